@@ -1,0 +1,242 @@
+"""The vectorised market-clearing solver: a spatial price equilibrium with wedges and caps.
+
+For every problem (draw × market) it finds bloc log prices ``y`` and signed pair flows ``g`` with
+
+* every bloc balanced: supply + imports + stock draw + extra supply = demand + exports + stock
+  build + extra demand;
+* no profitable arbitrage over a link below its cap (``y_j − y_i ≤ w_ij``), equality where the
+  flow is interior, flows at caps where the price gap exceeds the wedge.
+
+Method (blocs are few, problems many): an active-set iteration on the trade regime of each pair
+(see :mod:`critmin.engine.network`). For a given regime every component of price-linked blocs
+has one unknown price; its balance is a monotone 1-D equation solved for all problems at once by
+a safeguarded Newton/bisection on log price. Regimes are then checked against the complementarity
+conditions and updated; problems are grouped by regime so that each group is solved with a few
+array operations (the loop runs over the handful of distinct regimes present, never over draws,
+regions or commodities). Warm starts come from the previous period. Rows whose regime iteration
+fails to settle fall back to the scalar reference solver.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from critmin.engine import network
+from critmin.engine.kernels import Array, MarketArrays, Response, region_volume, respond
+
+log = logging.getLogger(__name__)
+
+#: Absolute tolerance in log price for price ties (wedges) and relative tolerance on balances.
+PRICE_TOL = 1e-9
+BALANCE_RTOL = 1e-12
+MAX_NEWTON = 200
+MAX_STEP = 4.0  # largest Newton step in log price per iteration (a factor e^4 ≈ 55)
+LOG_RANGE = 300.0  # search window around p0 in log price
+MAX_REGIME_ROUNDS = 40
+SIMULTANEOUS_ROUNDS = 12  # after this many rounds, fix one violated pair per round
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Equilibrium of ``n`` problems."""
+
+    log_price: Array  # (n, B)
+    flow: Array  # (n, P) signed pair flows (i→j positive)
+    state: Array  # (n, P) int8 regime
+    response: Response  # region quantities at the equilibrium (n, R)
+    residual: Array  # (n, B) bloc balance residual (t per period)
+    rounds: int  # regime rounds used
+    fallback_rows: int  # rows solved by the scalar reference
+
+
+def membership(m: MarketArrays) -> Array:
+    """(R, B) one-hot matrix summing regions into blocs."""
+    out = np.zeros((len(m.bloc_of), m.n_blocs))
+    out[np.arange(len(m.bloc_of)), m.bloc_of] = 1.0
+    return out
+
+
+def bloc_excess(m: MarketArrays, resp: Response, member: Array) -> Array:
+    """Excess demand of each bloc (n, B), including the fixed policy extras."""
+    return (resp.excess + m.extra_demand - m.extra_supply) @ member
+
+
+def initial_state(m: MarketArrays) -> Array:
+    """Cold-start regime: every pair price-linked in the direction of its lower wedge."""
+    n_pairs = m.wedge.shape[1]
+    state = np.full((m.n, n_pairs), network.POS_INT, dtype=np.int8)
+    state[m.wedge[..., 1] < m.wedge[..., 0]] = network.NEG_INT
+    return state
+
+
+def clear(
+    m: MarketArrays,
+    log_price0: Array | None = None,
+    state0: Array | None = None,
+) -> Solution:
+    """Solve all problems of ``m``; ``log_price0``/``state0`` are warm starts (n, B)/(n, P)."""
+    n, n_blocs = m.n, m.n_blocs
+    member = membership(m)
+    y_start = (
+        np.broadcast_to(m.log_p0, (n, n_blocs)).copy() if log_price0 is None else log_price0.copy()
+    )
+    state = initial_state(m) if state0 is None else state0.astype(np.int8).copy()
+    state = _feasible_start(m, state)
+    scale = region_volume(m) @ member  # (n, B)
+    y = y_start.copy()
+    g = np.zeros(m.wedge.shape[:2])
+    todo = np.arange(n)
+    rounds = 0
+    for rounds in range(1, MAX_REGIME_ROUNDS + 1):  # noqa: B007 - rounds reported
+        codes = network.encode(state[todo])
+        for code in np.unique(codes):
+            rows = todo[codes == code]
+            y[rows], g[rows] = _solve_regime(m.take(rows), network.regime(n_blocs, int(code)),
+                                             y_start[rows], member, scale[rows])
+        new_state, violation = _update_states(m.take(todo), y[todo], g[todo], state[todo],
+                                              scale[todo], single=rounds > SIMULTANEOUS_ROUNDS)
+        changed = np.any(new_state != state[todo], axis=1)
+        state[todo] = new_state
+        y_start[todo] = y[todo]
+        todo = todo[changed]
+        if todo.size == 0:
+            break
+    fallback = 0
+    if todo.size:
+        from critmin.engine.reference import clear_one
+
+        log.warning("regime iteration did not settle for %d rows; using the reference", todo.size)
+        for row in todo:  # rare: only rows whose regime iteration cycled
+            ref = clear_one(m, int(row))
+            y[row], g[row], state[row] = ref.log_price, ref.flow, ref.state
+        fallback = int(todo.size)
+    resp = respond(m, y[:, m.bloc_of])
+    residual = bloc_excess(m, resp, member) + g @ network.incidence(n_blocs).T
+    return Solution(y, g, state, resp, residual, rounds, fallback)
+
+
+def _feasible_start(m: MarketArrays, state: Array) -> Array:
+    """Interior states are impossible on a direction whose cap is zero: start those shut."""
+    zero_pos = (m.cap[..., 0] <= 0) & (state == network.POS_INT)
+    zero_neg = (m.cap[..., 1] <= 0) & (state == network.NEG_INT)
+    out = state.copy()
+    out[zero_pos | zero_neg] = network.ZERO
+    return out
+
+
+def _solve_regime(
+    m: MarketArrays, reg: network.Regime, y_start: Array, member: Array, scale: Array
+) -> tuple[Array, Array]:
+    """Bloc log prices and pair flows of rows that share one regime."""
+    w_pos, w_neg = m.wedge[..., 0], m.wedge[..., 1]
+    cap_pos, cap_neg = m.cap[..., 0], m.cap[..., 1]
+    offset = w_pos @ reg.off_pos.T + w_neg @ reg.off_neg.T  # (n, B)
+    fixed = np.where(reg.fix_pos, cap_pos, 0.0) - np.where(reg.fix_neg, cap_neg, 0.0)  # (n, P)
+    inc = network.incidence(m.n_blocs)
+    fixed_nx = fixed @ inc.T  # fixed net exports per bloc
+    comp = reg.comp
+    tol = BALANCE_RTOL * ((scale + np.abs(fixed_nx)) @ comp) + 1e-300
+
+    def balance(z: Array) -> tuple[Array, Array, Array]:
+        y = z @ comp.T + offset
+        resp = respond(m, y[:, m.bloc_of])
+        excess = bloc_excess(m, resp, member)
+        d_excess = resp.d_excess @ member
+        return (excess + fixed_nx) @ comp, d_excess @ comp, excess
+
+    z0 = y_start[:, reg.roots] - offset[:, reg.roots]
+    centre = m.log_p0 + np.zeros_like(z0)
+    z = _newton_bisection(balance, z0, centre, tol)
+    _, _, excess = balance(z)
+    y = z @ comp.T + offset
+    g = fixed.copy()
+    if reg.interior.size:
+        g[:, reg.interior] = (-(excess + fixed_nx)) @ reg.flow_map.T
+    return y, g
+
+
+def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:  # noqa: ANN001
+    """Roots of decreasing 1-D functions, one per column, vectorised over rows.
+
+    Newton steps (capped at ``MAX_STEP``) inside a bracket that tightens with every evaluation;
+    bisection when Newton leaves the bracket; doubling steps until a bracket is found. The search
+    stays within ``centre ± LOG_RANGE``; a function without a root there (a regime that cannot
+    hold) stops at the boundary and the regime check moves on.
+    """
+    lo = np.full_like(z, -np.inf)
+    hi = np.full_like(z, np.inf)
+    expand = np.ones_like(z)
+    z_min, z_max = centre - LOG_RANGE, centre + LOG_RANGE
+    z = np.clip(z, z_min, z_max)
+    done = np.zeros(z.shape, dtype=bool)
+    for _ in range(MAX_NEWTON):
+        value, slope, _ = balance(z)
+        done |= np.abs(value) <= tol
+        positive = value > 0  # excess demand: price too low
+        lo = np.where(~done & positive, np.maximum(lo, z), lo)
+        hi = np.where(~done & ~positive, np.minimum(hi, z), hi)
+        stuck = (positive & (z >= z_max)) | (~positive & (z <= z_min))
+        narrow = (hi - lo) <= 1e-14 * np.maximum(1.0, np.abs(z))
+        done |= stuck | narrow
+        if done.all():
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.clip(-value / slope, -MAX_STEP, MAX_STEP)
+        candidate = z + step
+        newton_ok = (slope < 0) & np.isfinite(candidate) & (candidate > lo) & (candidate < hi)
+        bracketed = np.isfinite(lo) & np.isfinite(hi)
+        search = np.where(positive, z + expand, z - expand)
+        fallback = np.where(bracketed, 0.5 * (lo + hi), search)
+        expand = np.where(~newton_ok & ~bracketed, expand * 2.0, expand)
+        z_new = np.clip(np.where(newton_ok, candidate, fallback), z_min, z_max)
+        z = np.where(done, z, z_new)
+    return z
+
+
+def _update_states(
+    m: MarketArrays, y: Array, g: Array, state: Array, scale: Array, *, single: bool
+) -> tuple[Array, Array]:
+    """Next regime from the complementarity conditions; returns (states, violation size)."""
+    pi, pj = network.pairs(m.n_blocs)
+    gap = y[:, pj] - y[:, pi]  # log price of j minus i
+    w_pos, w_neg = m.wedge[..., 0], m.wedge[..., 1]
+    cap_pos, cap_neg = m.cap[..., 0], m.cap[..., 1]
+    flow_tol = 1e-10 * np.maximum(scale[:, pi], scale[:, pj]) + 1e-300
+    to_pos = np.where(cap_pos > 0, network.POS_INT, network.POS_CAP)
+    to_neg = np.where(cap_neg > 0, network.NEG_INT, network.NEG_CAP)
+    new = state.copy()
+    size = np.zeros(g.shape)
+
+    def move(mask: Array, target: Array | int, amount: Array) -> None:
+        new[:] = np.where(mask, target, new)
+        size[:] = np.where(mask, np.abs(amount), size)
+
+    s = state
+    # shut pairs: arbitrage in either direction opens the link
+    move((s == network.ZERO) & (gap > w_pos + PRICE_TOL), to_pos, gap - w_pos)
+    move((s == network.ZERO) & (-gap > w_neg + PRICE_TOL), to_neg, -gap - w_neg)
+    # capped pairs: a gap below the wedge means the cap no longer binds
+    move((s == network.POS_CAP) & (gap < w_pos - PRICE_TOL),
+         np.where(cap_pos > 0, network.POS_INT, network.ZERO), w_pos - gap)
+    move((s == network.NEG_CAP) & (-gap < w_neg - PRICE_TOL),
+         np.where(cap_neg > 0, network.NEG_INT, network.ZERO), w_neg + gap)
+    # interior pairs: flow must lie within [0, cap] and the price tie must hold
+    move((s == network.POS_INT) & (g < -flow_tol), network.ZERO, g / flow_tol * PRICE_TOL)
+    move((s == network.POS_INT) & (g > cap_pos + flow_tol), network.POS_CAP,
+         (g - cap_pos) / flow_tol * PRICE_TOL)
+    move((s == network.POS_INT) & (np.abs(gap - w_pos) > 10 * PRICE_TOL), network.ZERO,
+         gap - w_pos)
+    move((s == network.NEG_INT) & (g > flow_tol), network.ZERO, g / flow_tol * PRICE_TOL)
+    move((s == network.NEG_INT) & (-g > cap_neg + flow_tol), network.NEG_CAP,
+         (-g - cap_neg) / flow_tol * PRICE_TOL)
+    move((s == network.NEG_INT) & (np.abs(-gap - w_neg) > 10 * PRICE_TOL), network.ZERO,
+         gap + w_neg)
+    if single and g.shape[1] > 1:  # one change per row: the largest violation
+        worst = np.argmax(size, axis=1)
+        keep = np.zeros_like(new, dtype=bool)
+        keep[np.arange(len(worst)), worst] = True
+        new = np.where(keep, new, state)
+    return new.astype(np.int8), size

@@ -1,0 +1,122 @@
+"""Per-region market response: supply, demand and inventory build as functions of log price.
+
+These are the model's equations (DESIGN.md §4), shared by the vectorised solver and the scalar
+reference so that both solve the *same* equilibrium. Everything is evaluated on arrays with a
+leading "problem" axis (draws × markets) and a region axis; a bloc's price is gathered onto its
+regions before calling :func:`respond`.
+
+* supply  ``q = min(K · max(u_min, min(1, u0 · (p_eff/p0)^ε_s)), A)`` with ``p_eff = max(p, floor)``
+  (price-floor hook), ``u_min`` the dumping floor and ``A`` the input available to a downstream
+  stage (upstream input × yield);
+* demand  ``d = D · (p/p0)^ε_d`` where ``D`` already carries growth, surges, substitution and the
+  processors' input need;
+* inventory build ``b = κ · (T · (p/p0)^(−σ) − I)``: desired stock ``T`` falls when prices rise,
+  a share ``κ`` of the gap is closed per period, so stocks are drawn when prices spike and rebuilt
+  after (``b ≥ −κ I`` keeps stocks non-negative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class MarketArrays:
+    """One period's clearing inputs for ``n`` independent problems over ``R`` regions, ``B`` blocs.
+
+    Quantities are tonnes per period; prices enter as logs. ``wedge``/``cap`` are per bloc pair
+    ``p = (i, j), i < j`` and direction (``[..., 0]`` i→j, ``[..., 1]`` j→i): ``wedge`` is
+    ``log(1 + ad valorem)``, ``cap`` an upper bound on that directed flow (``inf`` = uncapped).
+    """
+
+    bloc_of: Array  # (R,) int: bloc index of each region
+    n_blocs: int
+    log_p0: Array  # (n, 1) reference log price
+    demand_ref: Array  # (n, R) demand at p0 (final after substitution + processors' input need)
+    demand_elasticity: Array  # (n, R) ≤ 0
+    capacity: Array  # (n, R) effective capacity this period
+    utilisation: Array  # (n, R) u0
+    supply_elasticity: Array  # (n, R) ≥ 0
+    min_utilisation: Array  # (n, R) dumping floor (0 = none)
+    log_floor: Array  # (n, R) producer price floor (−inf = none)
+    input_limit: Array  # (n, R) max output from available input (inf = not a downstream stage)
+    inv_target: Array  # (n, R) desired stock at p0
+    inv_sensitivity: Array  # (n, R) elasticity of desired stock to price
+    inv_adjust: Array  # (n, R) share of the stock gap closed per period
+    inv_stock: Array  # (n, R) stock at the start of the period
+    extra_supply: Array  # (n, R) fixed supply added by policy hooks (stockpile release, recycling)
+    extra_demand: Array  # (n, R) fixed demand added by policy hooks (stockpile purchases)
+    wedge: Array  # (n, P, 2) log wedges
+    cap: Array  # (n, P, 2) directed flow caps
+
+    @property
+    def n(self) -> int:
+        return int(self.demand_ref.shape[0])
+
+    def take(self, rows: Array) -> MarketArrays:
+        """The sub-problem for ``rows`` (fancy-indexed copies of every per-problem array)."""
+        changes = {
+            f.name: getattr(self, f.name)[rows]
+            for f in fields(self)
+            if f.name not in ("bloc_of", "n_blocs")
+        }
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Response:
+    """Region quantities at given prices and their derivatives with respect to log price."""
+
+    supply: Array
+    demand: Array
+    build: Array
+    d_supply: Array
+    d_demand: Array
+    d_build: Array
+
+    @property
+    def excess(self) -> Array:
+        """Excess demand before policy extras: demand + stock build − supply."""
+        return self.demand + self.build - self.supply
+
+    @property
+    def d_excess(self) -> Array:
+        return self.d_demand + self.d_build - self.d_supply
+
+
+def respond(m: MarketArrays, log_price: Array) -> Response:
+    """Quantities of every region at ``log_price`` (n, R): the model's short-run curves."""
+    z = log_price - m.log_p0
+    demand = m.demand_ref * np.exp(m.demand_elasticity * z)
+    z_eff = np.maximum(log_price, m.log_floor) - m.log_p0
+    u = m.utilisation * np.exp(m.supply_elasticity * z_eff)
+    util = np.maximum(m.min_utilisation, np.minimum(1.0, u))
+    q_cap = m.capacity * util
+    supply = np.minimum(q_cap, m.input_limit)
+    elastic = (
+        (log_price > m.log_floor) & (u < 1.0) & (u > m.min_utilisation) & (q_cap < m.input_limit)
+    )
+    d_supply = np.where(elastic, m.supply_elasticity * m.capacity * u, 0.0)
+    target = m.inv_target * np.exp(-m.inv_sensitivity * z)
+    build = m.inv_adjust * (target - m.inv_stock)
+    return Response(
+        supply=supply,
+        demand=demand,
+        build=build,
+        d_supply=d_supply,
+        d_demand=m.demand_elasticity * demand,
+        d_build=-m.inv_sensitivity * m.inv_adjust * target,
+    )
+
+
+def region_volume(m: MarketArrays) -> Array:
+    """A positive size of each region's market (n, R), to scale solver tolerances."""
+    finite_limit = np.where(np.isfinite(m.input_limit), m.input_limit, 0.0)
+    return (
+        m.demand_ref + m.capacity + m.inv_target + m.inv_stock + m.extra_supply + m.extra_demand
+        + finite_limit
+    )

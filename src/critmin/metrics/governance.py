@@ -1,0 +1,149 @@
+"""Governance scores from the World Bank WGI, rescaled as each method requires.
+
+The raw WGI estimates lie on about −2.5 … +2.5 (higher = better governance). Both published
+methods use the mean of the six indicators, rescaled linearly so that worse governance scores
+higher (methods.md §4.1, §4.2):
+
+* EU CRM: 0–10, 10 = worst → ``(2.5 − mean) × 2``;
+* USGS 2022: 0–1, 1 = weakest → ``(2.5 − mean) / 5``.
+
+Means outside ±2.5 (rare) are clipped to the scale's ends. WGI stops at 2023; a market year
+without WGI uses the nearest WGI year (``wgi_year`` says which). A producer with no WGI at all
+is an error by default, never a silent zero: pass ``missing="exclude"`` to leave it out of the
+weighted sum, or ``missing="worst"`` to give it the worst score; ``wgi_missing`` lists them.
+
+Dependent territories that the WGI does not cover but whose governance (courts, trade policy) is
+that of a sovereign state take that state's score (:data:`SOVEREIGN`; e.g. New Caledonia, a
+nickel and cobalt producer, takes France's). ``wgi_proxy`` lists each substitution made.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from critmin.errors import CritminError
+from critmin.metrics.shares import KEYS, OTHER
+
+WGI_RANGE: Final = 2.5
+MISSING_POLICIES: Final = ("error", "exclude", "worst")
+
+MissingPolicy = Literal["error", "exclude", "worst"]
+
+#: Territories without their own WGI → the state whose governance applies there.
+SOVEREIGN: Final = {
+    "NCL": "FRA",  # New Caledonia
+    "GLP": "FRA",  # Guadeloupe (overseas department)
+    "GUF": "FRA",  # French Guiana (overseas department)
+    "MYT": "FRA",  # Mayotte (overseas department)
+    "PYF": "FRA",  # French Polynesia
+}
+
+
+def rescale_eu(wgi_mean: ArrayLike) -> np.ndarray:
+    """EU CRM scale: 0 (best) … 10 (worst)."""
+    return np.clip((WGI_RANGE - np.asarray(wgi_mean, dtype=float)) * 2.0, 0.0, 10.0)
+
+
+def rescale_usgs(wgi_mean: ArrayLike) -> np.ndarray:
+    """USGS scale: 0 (best) … 1 (weakest)."""
+    return np.clip((WGI_RANGE - np.asarray(wgi_mean, dtype=float)) / (2 * WGI_RANGE), 0.0, 1.0)
+
+
+def weighted_hhi(shares: ArrayLike, scores: ArrayLike, multipliers: ArrayLike = 1.0) -> float:
+    """Σ S² · score · t: the EU HHI_WGI,t and the USGS disruption potential share this form."""
+    s = np.asarray(shares, dtype=float)
+    return float(
+        np.sum(s**2 * np.asarray(scores, dtype=float) * np.asarray(multipliers, dtype=float))
+    )
+
+
+def wgi_mean(wgi: pd.DataFrame) -> pd.DataFrame:
+    """Mean of the available indicators per (iso3, year): columns iso3, wgi_year, wgi_mean."""
+    mean = (
+        wgi.dropna(subset=["estimate"]).groupby(["iso3", "year"], as_index=False)["estimate"].mean()
+    )
+    return mean.rename(columns={"year": "wgi_year", "estimate": "wgi_mean"})
+
+
+def attach_scores(
+    shares: pd.DataFrame, wgi: pd.DataFrame, missing: MissingPolicy = "error"
+) -> pd.DataFrame:
+    """Add ``wgi_year``, ``wgi_mean``, ``g_eu`` (0–10) and ``g_usgs`` (0–1) to single countries.
+
+    ``OTH`` and zero shares are dropped (they add nothing to Σ S²·g). Raises
+    :class:`CritminError` naming the producers without WGI unless ``missing`` says otherwise.
+    """
+    if missing not in MISSING_POLICIES:
+        raise CritminError(
+            f"unknown missing-WGI policy {missing!r}: use one of {', '.join(MISSING_POLICIES)}"
+        )
+    rows = shares[shares["iso3"].ne(OTHER) & shares["share"].gt(0)].copy()
+    rows["_order"] = np.arange(len(rows))
+    means = wgi_mean(wgi).sort_values("wgi_year")
+    covered = set(means["iso3"])
+    proxy = rows["iso3"].map(SOVEREIGN).where(~rows["iso3"].isin(covered))
+    rows["wgi_iso3"] = proxy.fillna(rows["iso3"])
+    rows["wgi_proxy"] = np.where(proxy.notna(), rows["iso3"] + "→" + proxy.fillna(""), "")
+    rows = rows.sort_values("year")
+    rows["year"] = rows["year"].astype("int64")
+    means["wgi_year"] = means["wgi_year"].astype("int64")
+    joined = pd.merge_asof(
+        rows,
+        means.rename(columns={"iso3": "wgi_iso3"}),
+        left_on="year",
+        right_on="wgi_year",
+        by="wgi_iso3",
+        direction="nearest",
+    ).sort_values("_order")
+    lacking = joined["wgi_mean"].isna()
+    if lacking.any() and missing == "error":
+        bad = joined.loc[lacking, ["iso3", "commodity", "stage", "year"]]
+        names = sorted(bad["iso3"].unique())
+        example = bad.iloc[0]
+        raise CritminError(
+            f"no WGI governance score for {', '.join(names)} (e.g. {example['commodity']} "
+            f"{example['stage']} {example['year']}): add the country to the WGI table or choose "
+            "a missing-WGI policy: exclude | worst"
+        )
+    joined["g_eu"] = rescale_eu(joined["wgi_mean"])
+    joined["g_usgs"] = rescale_usgs(joined["wgi_mean"])
+    if missing == "worst":
+        joined.loc[lacking, ["g_eu", "g_usgs"]] = [10.0, 1.0]
+    else:  # exclude: contributes nothing, listed in wgi_missing
+        joined.loc[lacking, ["g_eu", "g_usgs"]] = 0.0
+    return joined.drop(columns=["_order", "wgi_iso3"]).reset_index(drop=True)
+
+
+def _listed(rows: pd.DataFrame, column: str, name: str) -> pd.Series:
+    keys = [*KEYS, "statistic"]
+    return rows.groupby(keys, sort=False)[column].agg(lambda s: ",".join(sorted(s))).rename(name)
+
+
+def missing_list(scored: pd.DataFrame) -> pd.Series:
+    """Per market: comma-joined iso3 of producers that had no WGI (empty markets absent)."""
+    return _listed(scored[scored["wgi_mean"].isna()], "iso3", "wgi_missing")
+
+
+def proxy_list(scored: pd.DataFrame) -> pd.Series:
+    """Per market: the territory → sovereign substitutions made (e.g. ``NCL→FRA``)."""
+    return _listed(scored[scored["wgi_proxy"].ne("")], "wgi_proxy", "wgi_proxy")
+
+
+def weighted_by_market(
+    shares: pd.DataFrame, scored: pd.DataFrame, score: str, name: str
+) -> pd.DataFrame:
+    """Per market of ``shares``: Σ S²·score·t as ``name`` (0 for a market without single
+    producers), plus ``wgi_missing`` and ``wgi_proxy`` (comma lists, empty when none)."""
+    keys = [*KEYS, "statistic"]
+    out = shares[keys].drop_duplicates().set_index(keys)
+    multiplier = scored.get("t", 1.0)
+    terms = scored["share"] ** 2 * scored[score] * multiplier
+    out[name] = terms.groupby([scored[k] for k in keys], sort=False).sum()
+    out["wgi_missing"] = missing_list(scored)
+    out["wgi_proxy"] = proxy_list(scored)
+    out = out.fillna({name: 0.0, "wgi_missing": "", "wgi_proxy": ""})
+    return out.reset_index()
