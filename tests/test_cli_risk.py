@@ -150,3 +150,23 @@ def test_help_lists_both_forms() -> None:
     result = runner.invoke(app, ["risk", "--help"])
     assert result.exit_code == 0
     assert "matrix" in result.stdout and "show" in result.stdout
+
+
+def test_matrix_against_importance_with_a_parameter_file(tmp_path: Path) -> None:
+    params = tmp_path / "ei.csv"
+    params.write_text(
+        "commodity,parameter,value,low,high,unit,since,source,note\n"
+        "gallium,economic_importance,3.5,3.0,4.0,index,,a test file,\n"
+        "cobalt,economic_importance,6.0,5.0,7.0,index,,a test file,\n"
+    )
+    out = tmp_path / "ei.svg"
+    result = runner.invoke(
+        app, ["risk", "matrix", "--out", str(out), "--x", "importance", "--params", str(params)]
+    )
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    assert "EU economic importance" in svg and "gallium" in svg and "cobalt" in svg
+    assert "rare-earths" not in svg  # no importance value given: not drawn, not guessed
+    bare = runner.invoke(app, ["risk", "matrix", "--out", str(out), "--x", "importance"])
+    assert bare.exit_code != 0
+    assert "no economic_importance values" in str(bare.exception)

@@ -69,8 +69,8 @@ def test_n_minus_1_by_hand() -> None:
 def test_wgi_rescaling() -> None:
     assert list(rescale_eu(WGI)) == pytest.approx([8.0, 4.0, 1.0])
     assert list(rescale_usgs(WGI)) == pytest.approx([0.8, 0.4, 0.1])
-    assert list(rescale_eu([-3.0, 3.0])) == [10.0, 0.0]  # clipped to the scale
-    assert list(rescale_usgs([-2.5, 2.5])) == [1.0, 0.0]
+    assert list(rescale_eu(np.array([-3.0, 3.0]))) == [10.0, 0.0]  # clipped to the scale
+    assert list(rescale_usgs(np.array([-2.5, 2.5]))) == [1.0, 0.0]
 
 
 def test_eu_supply_risk_by_hand() -> None:

@@ -26,24 +26,27 @@ from critmin.metrics.shares import market_shares
 YEAR = 2024
 
 
+def record(columns: tuple[str, ...], **values: object) -> dict:
+    """One row of a curated table: every column present, invented source and edition."""
+    row = dict.fromkeys(columns)
+    row.update(source="invented", edition=2026, commodity="testium", year=YEAR, raw_line=0)
+    row.update(values)
+    return row
+
+
 def fact(stage: str, iso3: str, value: float, statistic: str = "production", **kw: object) -> dict:
-    row = dict.fromkeys(FACTS_COLUMNS)
-    row.update(
-        source="invented",
-        edition=2026,
-        commodity="testium",
+    flag = "reported" if value == value else "withheld"
+    return record(
+        FACTS_COLUMNS,
         stage=stage,
         iso3=iso3,
         country=iso3,
-        year=YEAR,
         statistic=statistic,
         value=value,
         unit="t",
-        flag="reported" if value == value else "withheld",
-        raw_line=0,
+        flag=flag,
+        **kw,
     )
-    row.update(kw)
-    return row
 
 
 def make_facts(rows: list[dict]) -> pd.DataFrame:
@@ -78,23 +81,19 @@ WGI = wgi_frame({"CHN": -1.5, "AUS": 2.0, "USA": 0.5})
 
 
 def salient_row(statistic: str, value: float, unit: str, line: int, **kw: object) -> dict:
-    row = dict.fromkeys(SALIENT_COLUMNS)
-    row.update(
-        source="invented",
-        edition=2026,
-        commodity="testium",
-        year=YEAR,
+    detail = kw.pop("detail", statistic)
+    return record(
+        SALIENT_COLUMNS,
         statistic=statistic,
-        detail=kw.pop("detail", statistic),
+        detail=detail,
         value=value,
         unit=unit,
         flag="reported",
         nir_bound="",
         note="",
         raw_line=line,
+        **kw,
     )
-    row.update(kw)
-    return row
 
 
 SALIENT = pd.DataFrame(
@@ -364,3 +363,21 @@ def test_share_sum_shows_a_rounded_world_total() -> None:
     row = concentration_table(market_shares(facts)).iloc[0]
     assert row["share_sum"] == pytest.approx(1.02)
     assert row["hhi"] == pytest.approx(0.81 + 0.0144)
+
+
+def test_territory_takes_the_sovereign_score_and_says_so() -> None:
+    facts = make_facts([fact("mine", "NCL", 50), fact("mine", "AUS", 50), fact("mine", "WLD", 100)])
+    wgi = wgi_frame({"FRA": 1.0, "AUS": 2.0})  # no NCL row, as in the WGI 2024 release
+    table = compute_risk(
+        RiskInputs(facts, wgi, SALIENT, IMPORTS, membership_frame({})), "CHN", method="usgs"
+    )
+    mine = row(table, "mine")
+    assert mine["wgi_proxy"] == "NCL→FRA" and mine["wgi_missing"] == ""
+    assert mine["dp"] == pytest.approx(0.25 * 0.3 + 0.25 * 0.1)
+
+
+def test_a_country_missing_one_indicator_has_no_mean() -> None:
+    wgi = WGI[~(WGI.iso3.eq("AUS") & WGI.indicator.eq("pv"))]  # five of six indicators
+    bad = RiskInputs(FACTS, wgi, SALIENT, IMPORTS, membership_frame({}))
+    with pytest.raises(CritminError, match="no WGI governance score for AUS"):
+        compute_risk(bad, method="usgs")

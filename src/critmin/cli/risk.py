@@ -73,65 +73,6 @@ class XAxis(enum.StrEnum):
     importance = "importance"
 
 
-#: Columns shown per method (after commodity, stage, year). HHI is shown on 0–10,000.
-COLUMNS = {
-    "hhi": [
-        "hhi",
-        "hhi_band",
-        "top1",
-        "top1_share",
-        "top3",
-        "top3_share",
-        "oth_share",
-        "country",
-        "country_share",
-        "group",
-        "group_size",
-        "group_share",
-        "consumption_coverage",
-        "consumption_status",
-        "bottleneck",
-        "denominator",
-        "world_published",
-        "share_sum",
-        "withheld",
-    ],
-    "n-1": [
-        "n1_basis",
-        "n1_removed",
-        "n1_removed_share",
-        "n1_remaining",
-        "country",
-        "n1_country_remaining",
-        "bottleneck",
-    ],
-    "eu": [
-        "hhi",
-        "hhi_wgi",
-        "hhi_wgi_sourcing",
-        "eu_ir",
-        "eol_rir",
-        "si_sr",
-        "sr_eu",
-        "eu_variant",
-        "eu_assumptions",
-        "wgi_missing",
-        "bottleneck",
-    ],
-    "usgs": [
-        "hhi",
-        "dp",
-        "te",
-        "te_bound",
-        "ev",
-        "ev_source",
-        "sr_usgs",
-        "wgi_missing",
-        "bottleneck",
-    ],
-}
-
-
 #: The narrower set shown as a terminal table (csv/json carry every column).
 COMPACT = {
     "hhi": [
@@ -164,15 +105,6 @@ COMPACT = {
 }
 
 
-def _columns(method: str) -> list[str]:
-    if method != "all":
-        return COLUMNS[method]
-    seen: dict[str, None] = {}
-    for name in ("hhi", "n-1", "eu", "usgs"):
-        seen.update(dict.fromkeys(COLUMNS[name]))
-    return list(seen)
-
-
 @app.command("show")
 def show(
     commodity: Annotated[
@@ -192,13 +124,13 @@ def show(
         str, typer.Option(help="Country group for share and coverage.")
     ] = "trade-club",
     as_of: Annotated[
-        str | None,
+        str,
         typer.Option(
             "--as-of",
-            help="Group membership on this date (YYYY-MM-DD) for every year; "
-            "default: 31 December of each year.",
+            help="Group membership applied to every year: 'today' (the group as it is now), "
+            "a date (YYYY-MM-DD), or 'year-end' (the members on 31 December of each year).",
         ),
-    ] = None,
+    ] = "today",
     method: Annotated[Method, typer.Option(help="Metric family.")] = Method.all,
     denominator: Annotated[
         DenominatorChoice,
@@ -254,8 +186,13 @@ def show(
     """
     from critmin.errors import UnknownNameError
     from critmin.metrics.concentration import hhi_points
-    from critmin.metrics.exposure import latest_per_market, risk_table
+    from critmin.metrics.exposure import latest_per_market, method_columns, risk_table
 
+    from datetime import date
+
+    membership_date = (
+        None if as_of == "year-end" else date.today().isoformat() if as_of == "today" else as_of
+    )
     table = risk_table(
         commodity,
         stage,
@@ -264,7 +201,7 @@ def show(
         group,
         method.value,
         denominator.value,
-        as_of,
+        membership_date,
         missing_wgi.value,
         eu_variant.value,
         str(params) if params else None,
@@ -274,7 +211,7 @@ def show(
         table = latest_per_market(table)
     if bottleneck_only:
         table = table[table["bottleneck"]]
-    columns = COMPACT[method.value] if fmt is Format.table else _columns(method.value)
+    columns = COMPACT[method.value] if fmt is Format.table else method_columns(method.value)
     shown = ["commodity", "stage", "year", *[c for c in columns if c in table]]
     if rank_by is not None:
         if rank_by not in table:
@@ -292,10 +229,12 @@ def show(
     if fmt is Format.table and "group_size" in table and table["group_size"].eq(0).any():
         typer.echo(
             f"note: {group} had no members at the end of some years shown (group_share 0); "
-            "use --as-of DATE to apply a later membership",
+            "use --as-of today or a DATE to apply a later membership",
             err=True,
         )
-    members = f"members on {as_of}" if as_of else "members on 31 Dec of each year"
+    members = (
+        f"members on {membership_date}" if membership_date else "members on 31 Dec of each year"
+    )
     title = (
         f"critmin risk — {method.value}; country_share: {country}; "
         f"group_share: {group} ({members}); HHI 0–10,000"

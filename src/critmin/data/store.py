@@ -136,7 +136,8 @@ def facts(
     edition: int | None = None,
 ) -> pd.DataFrame:
     """Facts filtered; latest edition per (commodity, stage, year, statistic) unless ``edition``."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if commodity is not None:
         commodity = resolve_commodity(commodity)
         where.append("commodity = ?")

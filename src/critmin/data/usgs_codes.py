@@ -5,11 +5,14 @@ five-letter code names the commodity. Each code maps to the label MCS 2026 print
 ``Commodity`` column, and :func:`critmin.data.catalog.commodity_slug` turns that label into the
 catalog slug, so that all editions share one slug per commodity.
 
-The stage rule (:func:`stage_from_label`) is shared with the MCS 2026 reader: the stage word of
-the USGS series label ("Mine production…" → ``mine``). Where one file holds several series at
-one stage (ilmenite and rutile; kaolin, bentonite and fuller's earth), :data:`SERIES` gives each
-a suffix (``mine-ilmenite``) so that (edition, commodity, stage, country, year, statistic) is a
-key. :data:`HEADER_FIXES` corrects column names USGS got wrong, each with the evidence.
+Stages are named as MCS 2026 names them: the reader rebuilds the MCS 2026 label of each series
+(``"Mine production: Ilmenite"``) and passes it to :func:`critmin.data.usgs_mcs2026.stage_of`.
+The generic label takes the stage word of the legacy row label (:func:`stage_from_label`,
+which knows the legacy typos: "Mne production", "Mine poduction"); :data:`SERIES` gives the
+MCS 2026 labels where a file holds several series (ilmenite and rutile; kaolin, bentonite and
+fuller's earth) or where MCS 2026 names the series differently ("Plant production, lime" →
+"Production"). :data:`HEADER_FIXES` corrects column names USGS got wrong, each with the
+evidence.
 """
 
 from __future__ import annotations
@@ -154,71 +157,120 @@ SALIENT_LABELS: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True)
-class SeriesRule:
-    """A sub-series of a world file: rows whose "country | type" text matches ``pattern``."""
+class Series:
+    """One USGS series of a world file, described by the labels MCS 2026 prints for it.
 
-    pattern: str
-    suffix: str  # stage suffix ("" = the main series)
+    The reader names its stage with :func:`critmin.data.usgs_mcs2026.stage_of` on these labels,
+    so that one series has one (commodity, stage) in every edition. The defaults rebuild the
+    MCS 2026 label from the legacy row: ``"<Stage> production: <sub>"`` and
+    ``"Reserves: <sub>"``.
+    """
+
+    sub: str = ""  # sub-series words ("ilmenite", "K2O equivalent"); "" = the main series
+    detail: str | None = None  # MCS 2026 label of its production/capacity rows, if not default
+    #: MCS 2026 label of its reserves rows, if not default; "" = the row's reserves cell is not
+    #: this series' (alumina rows of the bauxite file: "XX"; palladium: "Included with platinum")
+    reserves: str | None = None
     label: str | None = None  # commodity label when the series is another MCS 2026 commodity
+    basis: str | None = None  # basis when the legacy row label does not state it
 
 
 @dataclass(frozen=True)
 class WorldSpec:
     """How to read one world file beyond the generic rules."""
 
-    stage: str | None = None  # force one stage for every row (labels vary per country)
-    rules: tuple[SeriesRule, ...] = ()
-    #: column sub-series (``Prod_Sponge_t``) → (stage suffix, commodity label, basis)
-    columns: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    #: MCS 2026 label of the file's production rows where the legacy row labels name no stage,
+    #: another stage than MCS 2026 ("Plant production, lime" → "Production") or vary per country
+    detail: str | None = None
+    #: (regex on "country | type" in lower case, series); first match wins, else the main series
+    rules: tuple[tuple[str, Series], ...] = ()
+    #: column sub-series (``Prod_Sponge_t``, ``Reserves_ore_K2O_equiv_kt``) → series
+    columns: dict[str, Series] = field(default_factory=dict)
 
 
-_R = SeriesRule
+_S = Series
 
-#: World files with several series, or labels that vary per country. Keyed by code, or by
-#: (code, edition) where an edition differs.
+#: World files with several series, or whose stage MCS 2026 names differently from the legacy
+#: row labels. Keyed by code, or by (code, edition) where an edition differs. Each ``detail``
+#: and ``reserves`` is a ``Statistics_detail`` MCS 2026 prints for the same series.
 SERIES: Final[dict[str | tuple[str, int], WorldSpec]] = {
-    "bauxi": WorldSpec(rules=(_R("alumina", "", "Alumina"), _R("bauxite", ""))),
-    "plati": WorldSpec(rules=(_R("palladium", "palladium"), _R("platinum", "platinum"))),
+    "bauxi": WorldSpec(rules=(("alumina", _S(label="Alumina", reserves="")),)),
+    # MCS 2026: platinum and palladium are commodities; reserves are PGM reserves (the file's
+    # commodity), printed on the platinum rows ("Includes all platinum-group metals").
+    "plati": WorldSpec(rules=(
+        ("palladium", _S(label="Palladium", detail="Mine production: Palladium", reserves="")),
+        ("platinum", _S(label="Platinum", detail="Mine production: Platinum",
+                        reserves="PGM reserves")),
+    )),
     # The U.S. "Ilmenite and rutile" row is counted in the ilmenite world total (USGS note).
     "timin": WorldSpec(rules=(
-        _R(r"world total.*ilmen\w* and rutile", "ilmenite-and-rutile"),
-        _R("ilmenite", "ilmenite"),
-        _R("rutile", "rutile"),
+        (r"world total.*ilmen\w* and rutile", _S(sub="ilmenite and rutile")),
+        ("ilmenite", _S(sub="ilmenite")),
+        ("rutile", _S(sub="rutile")),
     )),
     "clays": WorldSpec(rules=(
-        _R("bentonite", "bentonite"), _R("fuller", "fullers-earth"), _R("kaolin", "kaolin"),
+        ("bentonite", _S(sub="bentonite")), ("fuller", _S(sub="fuller's earth")),
+        ("kaolin", _S(sub="kaolin")),
     )),
-    "feore": WorldSpec(rules=(_R("usable ore", "usable-ore"), _R("iron content", "iron-content"))),
-    "feste": WorldSpec(rules=(_R("pig iron", "pig-iron"), _R("raw steel", "raw-steel"))),
-    "mica": WorldSpec(rules=(_R("scrap and flake", "scrap-and-flake"), _R("sheet", "sheet"))),
+    # The reserves of the usable-ore rows are crude ore ("Crude ore, million metric tons").
+    "feore": WorldSpec(rules=(
+        ("usable ore", _S(sub="usable ore", reserves="Reserves: crude ore")),
+        ("iron content", _S(sub="iron content")),
+    )),
+    "feste": WorldSpec(rules=(("pig iron", _S(detail="Pig iron")),
+                              ("raw steel", _S(detail="Raw steel")))),
+    "mica": WorldSpec(rules=(
+        ("scrap and flake", _S(sub="mica scrap and flake",
+                               detail="Mica (Scrap and flake): production")),
+        ("sheet", _S(sub="mica sheet")),
+    )),
     ("simet", 2024): WorldSpec(rules=(
-        _R("ferrosilicon", "ferrosilicon"), _R("silicon metal", "silicon-metal"),
+        ("ferrosilicon", _S(detail="Ferrosilicon")), ("silicon metal", _S(detail="Silicon metal")),
     )),
-    # 2023: one combined series; countries that make only ferrosilicon say so in the label.
-    ("simet", 2023): WorldSpec(stage="plant"),
-    "sodaa": WorldSpec(stage="mine", rules=(
-        _R("natural and synthetic", "natural-and-synthetic"),
-        _R("synthetic", "synthetic"),
-        _R("natural", "natural"),
+    # 2023: one combined series (no MCS 2026 counterpart); countries that make only
+    # ferrosilicon say so in the row label and are counted in the same world total.
+    ("simet", 2023): WorldSpec(detail="Ferrosilicon and silicon metal"),
+    "sodaa": WorldSpec(detail="Mine production", rules=(
+        ("natural and synthetic", _S(sub="natural and synthetic")),
+        ("synthetic", _S(sub="synthetic")),
+        ("natural", _S(sub="natural")),
     )),
     "abras": WorldSpec(rules=(
-        _R("fused aluminum oxide", "fused-aluminum-oxide"),
-        _R("silicon carbide", "silicon-carbide"),
+        ("fused aluminum oxide", _S(detail="Fused aluminum oxide")),
+        ("silicon carbide", _S(detail="Silicon carbide")),
     )),
-    # Cliffside Field is the U.S. Federal Helium Reserve, listed beside extraction from gas.
-    "heliu": WorldSpec(rules=(_R("cliffside", "cliffside-field"),)),
-    "cemen": WorldSpec(stage="production"),
-    "boron": WorldSpec(stage="production"),
-    "talc": WorldSpec(stage="mine"),
-    "kyani": WorldSpec(stage="mine"),
-    "fepig": WorldSpec(stage="mine"),
-    "titan": WorldSpec(stage="production", columns={
-        "sponge": ("", "Titanium Sponge Metal", None),
-        "pigment": ("", "TiO2 Pigment", None),
+    # Cliffside Field is the U.S. Federal Helium Reserve, listed beside extraction from gas;
+    # MCS 2026 prints one U.S. row, so this sub-series exists only in the legacy editions.
+    "heliu": WorldSpec(detail="Helium Production",
+                       rules=(("cliffside", _S(sub="Cliffside Field")),)),
+    "cemen": WorldSpec(rules=(("clinker", _S(detail="Clinker capacity")),
+                              ("cement", _S(detail="Cement production")))),
+    # One form per country, no world total ("cannot be calculated"): MCS 2026 names each form.
+    "boron": WorldSpec(detail="Production", rules=(
+        ("boric oxide", _S(sub="boric oxide equivalent")),
+        ("compounds", _S(sub="compounds")),
+        ("crude ore", _S(sub="crude ore")),
+        ("crude borates", _S(sub="crude borates")),
+        ("refined borates", _S(sub="refined borates")),
+        ("datolite", _S(sub="datolite ore")),
+        ("ulexite", _S(sub="ulexite")),
+        (r"borates$|all types|^world total", _S(detail="Production—All forms")),
+    )),
+    "talc": WorldSpec(detail="Mine production"),
+    "kyani": WorldSpec(detail="Mine production"),
+    "fepig": WorldSpec(detail="Mine production"),
+    "bromi": WorldSpec(detail="Production"),
+    "lime": WorldSpec(detail="Production"),
+    "sulfu": WorldSpec(detail="Production, all forms"),
+    "arsen": WorldSpec(detail="Production (arsenic trioxide, gross weight)"),
+    "titan": WorldSpec(columns={
+        "sponge": _S(label="Titanium Sponge Metal", detail="Titanium sponge metal production"),
+        "pigment": _S(label="TiO2 Pigment", detail="TiO2 Pigment Capacity"),
     }),
+    # MCS 2026: "Reserves, Recoverable ore" (stage mine) and "Reserves: K2O equivalent".
     "potas": WorldSpec(columns={
-        "ore": ("ore", None, "ore"),
-        "ore_k2o_equiv": ("", None, "K2O equivalent"),
+        "ore": _S(basis="ore"),
+        "ore_k2o_equiv": _S(sub="K2O equivalent", basis="K2O equivalent"),
     }),
 }
 
@@ -391,10 +443,11 @@ _STAGE_WORDS: Final = (
 
 
 def stage_from_label(label: str) -> str | None:
-    """Stage word of a USGS series label: "Mine production, …" → ``mine``; None if absent.
+    """Stage word of a legacy row label: "Mine production, …" → ``mine``; None if absent.
 
-    Order matters: "Primary and secondary refinery production" (germanium) is ``refinery``.
-    Callers use ``production`` for a generic "Production…" label.
+    Legacy-only: the legacy labels carry typos ("Mne production") and the basis after a comma,
+    so the reader keeps just the stage word and builds the MCS 2026 label from it. Order
+    matters: "Primary and secondary refinery production" (germanium) is ``refinery``.
     """
     text = str(label).lower()
     for pattern, stage in _STAGE_WORDS:

@@ -158,7 +158,10 @@ def read_mcs2026(raw_root: Path) -> Mcs2026:
     rel = RELATIVE_PATH
     rows = _read_rows(Path(raw_root) / rel, rel)
     report: list[dict[str, object]] = []
-    facts, salient, imports, labels = [], [], [], {}
+    facts: list[dict[str, object]] = []
+    salient: list[dict[str, object]] = []
+    imports: list[dict[str, object]] = []
+    labels: dict[str, tuple[str, dict[str, str]]] = {}
     counted = {"facts": 0, "us_salient": 0, "us_import_sources": 0, "skipped": 0}
     for line, r in rows:
         section, label = r["Section"].strip(), r["Commodity"].strip()

@@ -23,13 +23,13 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
 
 from critmin.data import schema, usgs_codes
 from critmin.data.catalog import commodity_slug, normalise_unit
 from critmin.data.country_names import OVERRIDES, UnmappedCountry, split_estimate_mark, to_iso3
 from critmin.data.parsing import Cell, parse_cell
+from critmin.data.usgs_mcs2026 import stage_of
 from critmin.errors import DataBuildError
 
 SOURCE = "USGS MCS"
@@ -86,7 +86,6 @@ _HALF_UNIT = re.compile(r"^less than (?:½|1/2|a half|one-half) unit\.?$", re.I)
 _QUALIFIER = re.compile(r"^(?P<base>[^(,]+?)\s*(?:\((?P<paren>[^)]*)\)|,\s*(?P<comma>.+))$")
 _FILE = re.compile(r"^mcs(?P<edition>\d{4})-?(?P<code>[a-z][a-z-]*?)_(?P<part>world|salient)"
                    r"\.(?P<ext>csv|xlsx)$", re.I)
-_EXCLUDES_US = re.compile(r"exclud\w*\s+(?:u\.\s?s\.|united states)", re.I)
 _NUMERIC = re.compile(r"^\s*[\d,.]+\s*$")
 
 
@@ -258,33 +257,25 @@ def resolve_country(label: str) -> Country:
     ``'Japane'`` → Japan, estimated. A qualifier (``'Brazil (beneficiated)'``,
     ``'Argentina, crude ore'``) is split off when the part before it is a country; names that
     contain one (``'Korea, Republic of'``, ``'Congo (Kinshasa)'``) are tried whole first.
-    A label naming two countries (``'United States and Canada'``) is not a country.
+    Aggregates keep their label: ``'United States and Canada'`` → MUL, ``'Europe'`` → XEU.
     """
     name, estimated = split_estimate_mark(label)
     name = re.sub(r"\s+", " ", name).strip()
-    try:
-        iso3 = to_iso3(name)
-    except UnmappedCountry:
-        iso3 = ""
+    iso3 = _code(name)
     if iso3 in schema.AGGREGATES:
         return Country(name, iso3, estimated, "")
     m = None if name.lower() in OVERRIDES else _QUALIFIER.match(name)
     if m is not None and (m["paren"] or m["comma"]):
-        try:
-            base_iso3 = to_iso3(m["base"])
-        except UnmappedCountry:
-            base_iso3 = ""
+        base_iso3 = _code(m["base"])
         if base_iso3 and (not iso3 or base_iso3 == iso3):
             return Country(m["base"].strip(), base_iso3, estimated, name)
-    parts = [p for p in re.split(r"\s+and\s+", name) if p]
-    if len(parts) == 2 and len({_code(p) for p in parts} - {""}) == 2:
-        raise UnmappedCountry(f"{name} (two countries)")
     if not iso3:
         raise UnmappedCountry(name)
     return Country(name, iso3, estimated, "")
 
 
 def _code(name: str) -> str:
+    """ISO3 or aggregate code of a name, "" if it maps to none."""
     try:
         return to_iso3(name)
     except UnmappedCountry:
@@ -336,12 +327,37 @@ def _world_columns(header: list[str], edition: int, rel: str
     return values, notes, unnamed
 
 
-def _series(spec: usgs_codes.WorldSpec, country: str, type_text: str) -> usgs_codes.SeriesRule:
+_MAIN = usgs_codes.Series()
+
+
+def _row_series(spec: usgs_codes.WorldSpec, country: str, type_text: str) -> usgs_codes.Series:
     text = f"{country} | {type_text}".lower()
-    for rule in spec.rules:
-        if re.search(rule.pattern, text):
-            return rule
-    return usgs_codes.SeriesRule("", "")
+    return next((series for pattern, series in spec.rules if re.search(pattern, text)), _MAIN)
+
+
+def _column_series(spec: usgs_codes.WorldSpec, col: ValueColumn) -> usgs_codes.Series:
+    if not col.sub:
+        return _MAIN
+    return spec.columns.get(col.sub) or usgs_codes.Series(sub=col.sub.replace("_", " "))
+
+
+def series_label(spec: usgs_codes.WorldSpec, row: usgs_codes.Series,
+                 column: usgs_codes.Series, stage_word: str, statistic: str) -> str | None:
+    """The MCS 2026 ``Statistics_detail`` of a legacy value's series; None when the cell is not
+    the series' own (a reserves cell printed on the rows of another series).
+
+    ``stage_word`` is the legacy row label's (:func:`usgs_codes.stage_from_label`).
+    ``usgs_mcs2026.stage_of`` names the stage from this label, as for MCS 2026 itself.
+    """
+    sub = " ".join(s.sub for s in (row, column) if s.sub)
+    if statistic == "reserves":
+        label = column.reserves if column.reserves is not None else row.reserves
+        if label == "":
+            return None
+        return label or (f"Reserves: {sub}" if sub else "Reserves")
+    head = spec.detail or ("Production" if stage_word == "production"
+                           else f"{stage_word.capitalize()} production")
+    return column.detail or row.detail or (f"{head}: {sub}" if sub else head)
 
 
 def _join(*parts: str | None) -> str:
@@ -360,7 +376,7 @@ def read_world_file(path: Path, raw_root: Path, edition: int,
     columns, notes_at, unnamed = _world_columns(header, edition, rel)
     _report_unnamed(table, unnamed, rel, report)
     detected = Counter(s for _, r in table.rows if (s := usgs_codes.stage_from_label(r[2])))
-    default_stage = spec.stage or (detected.most_common(1)[0][0] if detected else "production")
+    default_stage = detected.most_common(1)[0][0] if detected else "production"
     has_production = any(c.statistic == "production" for c in columns)
 
     out = []
@@ -373,43 +389,46 @@ def read_world_file(path: Path, raw_root: Path, edition: int,
                                  f"country {raw_country.strip()!r} ({err}) maps to no ISO3 code; "
                                  f"row skipped ({len(columns)} values)"))
             continue
-        rule = _series(spec, raw_country, type_text)
-        stage = spec.stage or usgs_codes.stage_from_label(type_text) or default_stage
+        row = _row_series(spec, raw_country, type_text)
+        stage_word = usgs_codes.stage_from_label(type_text) or default_stage
         basis = usgs_codes.basis_from_label(type_text)
         for col in columns:
-            sub_suffix, sub_label, sub_basis = spec.columns.get(col.sub, (col.sub, None, None))
+            column = _column_series(spec, col)
             statistic = col.statistic
             if statistic == "production" and "capacity" in type_text.lower() \
                     and "production" not in type_text.lower():
                 statistic = "capacity"  # cement: "Clinker capacity" rows sit in Prod_ columns
-            base = "mine" if statistic == "reserves" else stage
-            stage_name = "-".join(s for s in (base, rule.suffix, _slug(sub_suffix)) if s)
             notes_col = notes_at.get(statistic)
             if notes_col is None and statistic == "capacity" and not has_production:
                 notes_col = notes_at.get("production")
             note_text = _note(cells, header, notes_col, rel, line, report)
+            detail = series_label(spec, row, column, stage_word, statistic)
+            if detail is None:
+                report.append(_entry(
+                    "skipped_value", rel, line,
+                    f"{col.name} of '{type_text}' ({cells[col.col].strip()!r}, "
+                    f"{note_text or 'no note'}): reserves of another series; skipped"))
+                continue
             cell = _parse(cells[col.col], rel, line, col.name, report)
             flag = cell.flag
             if flag == "reported" and (col.estimated or country.estimated
                                        or _says_estimated(note_text, col.year)):
                 flag = "estimated"
             unit, factor = normalise_unit(col.raw_unit)
+            own = column.label or (label if statistic == "reserves" else row.label)
             out.append({
-                "source": SOURCE, "edition": edition,
-                "commodity": commodity_slug(sub_label or rule.label or label),
-                "stage": stage_name, "iso3": country.iso3, "country": country.name,
-                "year": col.year, "statistic": statistic, "value": cell.value * factor,
-                "unit": unit, "basis": sub_basis or basis, "flag": flag,
+                "source": SOURCE, "edition": edition, "commodity": commodity_slug(own or label),
+                "stage": stage_of(detail, statistic), "iso3": country.iso3,
+                "country": country.name, "year": col.year, "statistic": statistic,
+                "value": cell.value * factor, "unit": unit, "basis": column.basis or basis,
+                "flag": flag,
                 "note": _join(note_text, cell.text and f"published: {cell.text}",
                               country.label and f"USGS label: {country.label}"),
                 "raw_unit": col.raw_unit, "detail": type_text, "raw_file": rel, "raw_line": line,
-                "_raw": cell.value,
             })
-    frame = _drop_empty_duplicates(pd.DataFrame(out, columns=[*schema.FACTS_COLUMNS, "_raw"]),
-                                   report)
-    report += _world_total_report(frame)
+    frame = _drop_empty_duplicates(pd.DataFrame(out, columns=list(schema.FACTS_COLUMNS)), report)
     report += _conversion_report(columns, rel)
-    return frame.drop(columns="_raw"), len(table.rows)
+    return frame, len(table.rows)
 
 
 _KEY = ["edition", "commodity", "stage", "iso3", "year", "statistic"]
@@ -423,17 +442,14 @@ def _drop_empty_duplicates(frame: pd.DataFrame, report: list[Report]) -> pd.Data
     reserves cells of the other rows would repeat its key.
     """
     dup = frame.duplicated(_KEY, keep=False) & frame.value.isna()
-    keep_first = ~frame[_KEY].assign(_v=frame.value.isna()).sort_values("_v").duplicated(_KEY)
+    ordered = frame[_KEY].assign(_v=frame.value.isna()).sort_values("_v", kind="stable")
+    keep_first = ~ordered.duplicated(_KEY)  # a value if any, else the first in the file
     drop = dup & ~keep_first.reindex(frame.index)
     for r in frame[drop].itertuples():
         report.append(_entry("skipped_value", r.raw_file, int(r.raw_line),
                              f"empty {r.statistic} cell of '{r.detail}' repeats "
                              f"{r.commodity}/{r.stage}/{r.iso3}/{r.year}; dropped"))
     return frame[~drop]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _note(cells: list[str], header: list[str], col: int | None, rel: str, line: int,
@@ -477,58 +493,14 @@ def _conversion_report(columns: list[ValueColumn], rel: str) -> list[Report]:
     return [_entry("unit_conversion", rel, 1, "; ".join(done))] if done else []
 
 
-def _half_last_digit(raw: np.ndarray) -> np.ndarray:
-    """Half a unit of the last significant digit of each printed number (raw units)."""
-    raw = np.abs(np.asarray(raw, dtype=float))
-    powers = 10.0 ** np.arange(-6, 13)
-    scaled = raw[:, None] / powers[None, :]
-    exact = np.isclose(scaled, np.round(scaled), rtol=0, atol=1e-6) & (raw[:, None] > 0)
-    last = np.where(exact.any(axis=1), np.where(exact, np.arange(-6, 13), -99).max(axis=1), 0)
-    return 0.5 * 10.0 ** last
-
-
-def _world_total_report(frame: pd.DataFrame) -> list[Report]:
-    """Country rows (incl. "Other countries") against the published world total, per series.
-
-    Tolerance: max(2 % of the world total, half a unit of its last significant digit). A total
-    that "excludes U.S. production" is compared without the US row. Where countries are
-    withheld or not available, only a sum that exceeds the total is reported.
-    """
-    if frame.empty:
-        return []
-    key = ["commodity", "stage", "statistic", "year"]
-    world = frame[(frame.iso3 == "WLD") & frame.value.notna()]
-    if world.empty:
-        return []
-    world = world.drop_duplicates(key).set_index(key)
-    parts = frame[frame.iso3 != "WLD"].join(world[["note", "country"]], on=key, rsuffix="_wld")
-    excludes_us = (parts.note_wld.fillna("") + " " + parts.country_wld.fillna("")).str.contains(
-        _EXCLUDES_US)
-    parts = parts[~(excludes_us & (parts.iso3 == "USA"))]
-    grouped = parts.groupby(key)
-    sums = grouped.value.sum(min_count=1)
-    unknown = grouped.flag.agg(lambda f: f.isin(["withheld", "not_available"]).any())
-    joined = world.join(sums.rename("sum"), how="inner").join(unknown.rename("unknown"))
-    joined = joined[joined["sum"].notna()]
-    factor = (joined.value / joined._raw).fillna(1.0)
-    tol = np.maximum(0.02 * joined.value, _half_last_digit(joined._raw.to_numpy()) * factor)
-    gap = joined["sum"] - joined.value
-    bad = joined[(gap.abs() > tol) & (~joined.unknown | (gap > tol))]
-    return [
-        _entry("world_total_mismatch", r.raw_file, int(r.raw_line),
-               f"{idx[0]}/{idx[1]}/{idx[2]} {idx[3]}: countries sum to {r['sum']:,.6g} {r.unit}, "
-               f"world total {r.value:,.6g} (tolerance {t:,.3g})"
-               + ("; some countries withheld or not available" if r.unknown else ""))
-        for (idx, r), t in zip(bad.iterrows(), tol[bad.index], strict=True)
-    ]
-
-
 def read_world(raw_root: Path, edition: int) -> tuple[pd.DataFrame, list[Report]]:
     """World production, capacity and reserves of one legacy edition (2022, 2023 or 2024).
 
     Returns facts with exactly ``schema.FACTS_COLUMNS`` (values in metric tons for masses) and
     the discrepancy report: unmapped names (row skipped), unparsed values (kept as
-    not_available), unit conversions (one per file), header fixes, world-total mismatches.
+    not_available), skipped cells, unit conversions (one per file), header fixes. Stages are
+    named as MCS 2026 names the same series (:func:`series_label`). Country sums against the
+    world totals are checked for all editions at once by ``build.world_total_check``.
     """
     raw_root = Path(raw_root)
     report: list[Report] = []

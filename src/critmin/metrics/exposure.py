@@ -17,13 +17,13 @@ import pandas as pd
 from critmin.errors import CritminError, UnknownNameError
 from critmin.metrics.concentration import concentration_table, mark_bottleneck, membership_frame
 from critmin.metrics.coverage import coalition_coverage
-from critmin.metrics.eu_crm import Variant, eu_table
+from critmin.metrics.eu_crm import EU_COLUMNS, Variant, eu_table
 from critmin.metrics.governance import MissingPolicy
-from critmin.metrics.n_minus_1 import n_minus_1_table
+from critmin.metrics.n_minus_1 import N1_COLUMNS, n_minus_1_table
 from critmin.metrics.parameters import load_parameters
 from critmin.metrics.reliance import us_apparent_consumption, us_net_import_reliance
 from critmin.metrics.shares import KEYS, Denominator, check_denominator, market_shares, withheld
-from critmin.metrics.usgs import usgs_table
+from critmin.metrics.usgs import USGS_COLUMNS, usgs_table
 
 METHODS: Final = ("hhi", "eu", "usgs", "n-1", "all")
 Method = Literal["hhi", "eu", "usgs", "n-1", "all"]
@@ -36,6 +36,28 @@ RISK_COLUMN: Final = {
     "n-1": "n1_remaining",
     "all": "sr_eu",
 }
+#: The concentration and coverage view (``method="hhi"``), after commodity, stage, year.
+HHI_VIEW: Final = [
+    "hhi",
+    "hhi_band",
+    "top1",
+    "top1_share",
+    "top3",
+    "top3_share",
+    "oth_share",
+    "country",
+    "country_share",
+    "group",
+    "group_size",
+    "group_share",
+    "consumption_coverage",
+    "consumption_status",
+    "bottleneck",
+    "denominator",
+    "world_published",
+    "share_sum",
+    "withheld",
+]
 DEFAULT_GROUP: Final = "trade-club"
 DEFAULT_COUNTRY: Final = "CHN"
 
@@ -106,6 +128,21 @@ def compute_risk(
         na_position="last",
         kind="stable",
     ).reset_index(drop=True)
+
+
+def method_columns(method: str) -> list[str]:
+    """The columns of one method's view, after commodity, stage and year (``all``: every one)."""
+    check_method(method)
+    keys = {*KEYS, "statistic"}
+    views = {
+        "hhi": HHI_VIEW,
+        "n-1": [*(c for c in N1_COLUMNS if c not in keys), "country", "bottleneck"],
+        "eu": ["hhi", *(c for c in EU_COLUMNS if c not in keys), "bottleneck"],
+        "usgs": ["hhi", *(c for c in USGS_COLUMNS if c not in keys), "bottleneck"],
+    }
+    if method != "all":
+        return views[method]
+    return list(dict.fromkeys(c for name in ("hhi", "n-1", "eu", "usgs") for c in views[name]))
 
 
 def latest_per_market(table: pd.DataFrame) -> pd.DataFrame:

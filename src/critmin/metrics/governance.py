@@ -1,20 +1,16 @@
-"""Governance scores from the World Bank WGI, rescaled as each method requires.
+"""Governance weights for the supply-risk methods, built on :mod:`critmin.data.governance`.
 
-The raw WGI estimates lie on about −2.5 … +2.5 (higher = better governance). Both published
-methods use the mean of the six indicators, rescaled linearly so that worse governance scores
-higher (methods.md §4.1, §4.2):
+The data layer stores the raw WGI estimates and owns the six-indicator mean (all six required)
+and the two rescalings (EU 0–10 and USGS 0–1, 10/1 = worst; methods.md §4.1, §4.2). This module
+attaches those scores to producers, market by market:
 
-* EU CRM: 0–10, 10 = worst → ``(2.5 − mean) × 2``;
-* USGS 2022: 0–1, 1 = weakest → ``(2.5 − mean) / 5``.
-
-Means outside ±2.5 (rare) are clipped to the scale's ends. WGI stops at 2023; a market year
-without WGI uses the nearest WGI year (``wgi_year`` says which). A producer with no WGI at all
-is an error by default, never a silent zero: pass ``missing="exclude"`` to leave it out of the
-weighted sum, or ``missing="worst"`` to give it the worst score; ``wgi_missing`` lists them.
-
-Dependent territories that the WGI does not cover but whose governance (courts, trade policy) is
-that of a sovereign state take that state's score (:data:`SOVEREIGN`; e.g. New Caledonia, a
-nickel and cobalt producer, takes France's). ``wgi_proxy`` lists each substitution made.
+* WGI stops at 2023: a market year uses the nearest WGI release year (``wgi_year``).
+* Dependent territories that the WGI does not cover but whose governance (courts, trade policy)
+  is that of a sovereign state take that state's score (:data:`SOVEREIGN`; New Caledonia, a
+  nickel and cobalt producer, takes France's); ``wgi_proxy`` lists each substitution.
+* A producer still without a score is an error by default, never a silent zero: pass
+  ``missing="exclude"`` to leave it out of the weighted sum, or ``missing="worst"`` to give it
+  the worst score; ``wgi_missing`` lists them.
 """
 
 from __future__ import annotations
@@ -25,10 +21,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from critmin.data.governance import rescale_eu, rescale_usgs
+from critmin.data.governance import wgi_mean as year_mean
 from critmin.errors import CritminError
 from critmin.metrics.shares import KEYS, OTHER
 
-WGI_RANGE: Final = 2.5
 MISSING_POLICIES: Final = ("error", "exclude", "worst")
 
 MissingPolicy = Literal["error", "exclude", "worst"]
@@ -42,15 +39,7 @@ SOVEREIGN: Final = {
     "PYF": "FRA",  # French Polynesia
 }
 
-
-def rescale_eu(wgi_mean: ArrayLike) -> np.ndarray:
-    """EU CRM scale: 0 (best) … 10 (worst)."""
-    return np.clip((WGI_RANGE - np.asarray(wgi_mean, dtype=float)) * 2.0, 0.0, 10.0)
-
-
-def rescale_usgs(wgi_mean: ArrayLike) -> np.ndarray:
-    """USGS scale: 0 (best) … 1 (weakest)."""
-    return np.clip((WGI_RANGE - np.asarray(wgi_mean, dtype=float)) / (2 * WGI_RANGE), 0.0, 1.0)
+__all__ = ["attach_scores", "rescale_eu", "rescale_usgs", "weighted_by_market", "weighted_hhi"]
 
 
 def weighted_hhi(shares: ArrayLike, scores: ArrayLike, multipliers: ArrayLike = 1.0) -> float:
@@ -61,12 +50,24 @@ def weighted_hhi(shares: ArrayLike, scores: ArrayLike, multipliers: ArrayLike = 
     )
 
 
-def wgi_mean(wgi: pd.DataFrame) -> pd.DataFrame:
-    """Mean of the available indicators per (iso3, year): columns iso3, wgi_year, wgi_mean."""
-    mean = (
-        wgi.dropna(subset=["estimate"]).groupby(["iso3", "year"], as_index=False)["estimate"].mean()
-    )
-    return mean.rename(columns={"year": "wgi_year", "estimate": "wgi_mean"})
+def nearest_wgi_year(years: ArrayLike, wgi_years: ArrayLike) -> np.ndarray:
+    """For each market year, the nearest WGI release year (ties to the earlier one)."""
+    available = np.sort(np.unique(np.asarray(wgi_years, dtype=int)))
+    if available.size == 0:
+        raise CritminError("the WGI table is empty: rebuild the dataset with `critmin data build`")
+    wanted = np.asarray(years, dtype=int)
+    distance = np.abs(wanted[:, None] - available[None, :])
+    return available[np.argmin(distance, axis=1)]
+
+
+def wgi_means(wgi: pd.DataFrame, years: ArrayLike) -> pd.DataFrame:
+    """Six-indicator means for the WGI years nearest to ``years``: iso3, wgi_year, wgi_mean."""
+    needed = np.unique(nearest_wgi_year(years, wgi["year"].unique()))
+    frames = [year_mean(wgi, int(y)).reset_index().assign(wgi_year=int(y)) for y in needed]
+    columns = ["iso3", "wgi_mean", "wgi_year"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns].dropna(subset=["wgi_mean"])
 
 
 def attach_scores(
@@ -83,21 +84,14 @@ def attach_scores(
         )
     rows = shares[shares["iso3"].ne(OTHER) & shares["share"].gt(0)].copy()
     rows["_order"] = np.arange(len(rows))
-    means = wgi_mean(wgi).sort_values("wgi_year")
+    rows["wgi_year"] = nearest_wgi_year(rows["year"], wgi["year"].unique())
+    means = wgi_means(wgi, rows["year"].unique())
     covered = set(means["iso3"])
     proxy = rows["iso3"].map(SOVEREIGN).where(~rows["iso3"].isin(covered))
     rows["wgi_iso3"] = proxy.fillna(rows["iso3"])
     rows["wgi_proxy"] = np.where(proxy.notna(), rows["iso3"] + "→" + proxy.fillna(""), "")
-    rows = rows.sort_values("year")
-    rows["year"] = rows["year"].astype("int64")
-    means["wgi_year"] = means["wgi_year"].astype("int64")
-    joined = pd.merge_asof(
-        rows,
-        means.rename(columns={"iso3": "wgi_iso3"}),
-        left_on="year",
-        right_on="wgi_year",
-        by="wgi_iso3",
-        direction="nearest",
+    joined = rows.merge(
+        means.rename(columns={"iso3": "wgi_iso3"}), on=["wgi_iso3", "wgi_year"], how="left"
     ).sort_values("_order")
     lacking = joined["wgi_mean"].isna()
     if lacking.any() and missing == "error":
@@ -109,8 +103,8 @@ def attach_scores(
             f"{example['stage']} {example['year']}): add the country to the WGI table or choose "
             "a missing-WGI policy: exclude | worst"
         )
-    joined["g_eu"] = rescale_eu(joined["wgi_mean"])
-    joined["g_usgs"] = rescale_usgs(joined["wgi_mean"])
+    joined["g_eu"] = rescale_eu(joined["wgi_mean"].to_numpy(dtype=float))
+    joined["g_usgs"] = rescale_usgs(joined["wgi_mean"].to_numpy(dtype=float))
     if missing == "worst":
         joined.loc[lacking, ["g_eu", "g_usgs"]] = [10.0, 1.0]
     else:  # exclude: contributes nothing, listed in wgi_missing
