@@ -17,7 +17,9 @@ import pytest
 
 from critmin.data import schema, usgs_codes
 from critmin.data import usgs_mcs_legacy as legacy
+from critmin.data.build import world_total_check
 from critmin.data.catalog import commodity_slug
+from critmin.data.usgs_mcs2026 import read_mcs2026
 from critmin.errors import DataBuildError
 
 EDITIONS = (2022, 2023, 2024)
@@ -220,9 +222,8 @@ def test_quirk_footnote_digits_on_names(world) -> None:
 
 def test_quirk_glued_e_means_estimated(world) -> None:
     facts, _ = world[2024]
-    pd_2022 = facts[(facts.commodity == "platinum-group-metals")
-                    & (facts.stage == "mine-palladium") & (facts.year == 2022)
-                    & (facts.statistic == "production")]
+    pd_2022 = facts[(facts.commodity == "palladium") & (facts.stage == "mine-palladium")
+                    & (facts.year == 2022) & (facts.statistic == "production")]
     russia = _one(pd_2022, iso3="RUS")  # "Russiae", column Prod_kg_2022 (not estimated)
     assert (russia.country, russia.value, russia.flag) == ("Russia", 87.0, "estimated")
     assert _one(pd_2022, iso3="CAN").flag == "reported"
@@ -240,7 +241,7 @@ def test_quirk_leading_e_means_estimated(world) -> None:
 
 def test_quirk_w_is_withheld(world) -> None:
     facts, _ = world[2024]
-    us = _one(facts, commodity="silicon", stage="plant-ferrosilicon", iso3="USA", year=2022,
+    us = _one(facts, commodity="silicon", stage="ferrosilicon", iso3="USA", year=2022,
               statistic="production")
     assert us.flag == "withheld" and math.isnan(us.value)
 
@@ -250,7 +251,7 @@ def test_quirk_na_is_not_available_and_keeps_notes(world) -> None:
     china = _one(facts, commodity="germanium", iso3="CHN", year=2023, statistic="production")
     assert china.flag == "not_available" and math.isnan(china.value)
     assert china.note == "leading producer"
-    mica = _one(facts, commodity="mica", stage="mine-sheet", iso3="USA", statistic="reserves")
+    mica = _one(facts, commodity="mica", stage="mine-mica-sheet", iso3="USA", statistic="reserves")
     assert mica.flag == "not_available" and "Very small" in mica.note
 
 
@@ -305,15 +306,18 @@ def test_quirk_salient_headers_fixed(salient) -> None:
     assert any(r["kind"] == "wrong_layout" and "cobal" in r["file"] for r in report)
 
 
-def test_world_total_check_reports_real_gaps(world) -> None:
-    _, report = world[2024]
-    gaps = [r for r in report if r["kind"] == "world_total_mismatch"]
-    abrasives = [r for r in gaps if "abras" in r["file"]]
-    # "United States and Canada" (60,000 t of fused aluminum oxide capacity) is no country
-    assert abrasives and "1.245e+06" in abrasives[0]["message"]
-    skipped = [r for r in report if r["kind"] == "unmapped_name" and "abras" in r["file"]]
-    assert [r["line"] for r in skipped] == [3, 18]
-    assert not any("galli" in r["file"] for r in gaps)  # 600+3+2+5+0 = 610
+def test_rows_naming_several_countries_are_kept_as_mul(world) -> None:
+    facts, report = world[2024]
+    abrasives = facts[facts.commodity == "abrasives"]
+    both = _one(abrasives, stage="fused-aluminum-oxide", iso3="MUL", year=2023)
+    # mcs2024-abras_world.csv line 3: "United States and Canada", 60,000 t, estimated
+    assert (both.country, both.value, both.raw_line) == ("United States and Canada", 60_000.0, 3)
+    assert _one(abrasives, stage="silicon-carbide", iso3="MUL", year=2023).flag == "zero"
+    assert not [r for r in report if r["kind"] in ("unmapped_name", "world_total_mismatch")]
+    # with the MUL rows the countries add up to the world totals (1,245,000 t without them)
+    assert world_total_check(abrasives) == []
+    gaps = world_total_check(abrasives[abrasives.iso3 != "MUL"])
+    assert len(gaps) == 2 and "1.245e+06" in gaps[0]["message"]  # 2022 and 2023
 
 
 # --- industry trends --------------------------------------------------------------------------
@@ -329,9 +333,10 @@ def test_fig2_net_import_reliance_and_sources(trends) -> None:
     gallium = sources[sources.commodity == "gallium"].sort_values("detail")
     assert gallium.iso3.tolist()[:2] == ["JPN", "CHN"]  # "Japan, China, Germany, Canada"
     assert set(gallium.period) == {"2019–22"} and gallium.share_pct.isna().all()
-    _, report_2023 = trends[2023]
-    assert any(r["kind"] == "unmapped_name" and "'Europe'" in r["message"]
-               for r in report_2023)
+    tables_2023, report_2023 = trends[2023]
+    europe = _one(tables_2023["us_import_sources"], country="Europe")
+    assert (europe.iso3, europe.commodity) == ("XEU", "scandium")
+    assert not [r for r in report_2023 if r["kind"] == "unmapped_name"]
 
 
 def test_t5_quantities_are_metric_tons(trends, salient) -> None:
@@ -368,8 +373,10 @@ def test_sub_series_get_their_own_stage(world) -> None:
     stages = facts.groupby("commodity").stage.unique()
     assert set(stages["titanium-mineral-concentrates"]) == {
         "mine-ilmenite", "mine-rutile", "mine-ilmenite-and-rutile"}
-    assert set(stages["platinum-group-metals"]) == {"mine-platinum", "mine-palladium"}
-    assert set(stages["iron-ore"]) == {"mine-usable-ore", "mine-iron-content"}
+    assert set(stages["platinum"]) == {"mine-platinum"}
+    assert set(stages["palladium"]) == {"mine-palladium"}
+    assert set(stages["platinum-group-metals"]) == {"mine"}  # reserves only, as in MCS 2026
+    assert set(stages["iron-ore"]) == {"mine-usable-ore", "mine-iron-content", "mine-crude-ore"}
     us = _one(facts, commodity="titanium-mineral-concentrates", stage="mine-ilmenite",
               iso3="USA", year=2023, statistic="production")
     assert us.value == 200_000.0
@@ -418,3 +425,118 @@ def test_unknown_column_and_missing_folder(raw_root: Path, tmp_path: Path) -> No
     shutil.rmtree(tmp_path / "usgs_mcs")
     with pytest.raises(DataBuildError, match="folder not found"):
         legacy.read_world(tmp_path, 2024)
+
+
+# --- stages as MCS 2026 names them ------------------------------------------------------------
+
+
+_NO_RESERVES_2026 = "MCS 2026 publishes no reserves for this commodity; reserves take 'mine'"
+_CLIFFSIDE = ("Cliffside Field (the U.S. Federal Helium Reserve) is a U.S. row of its own in "
+              "MCS 2022–2024; MCS 2026 prints one U.S. row")
+#: Legacy (commodity, stage, statistic) with no MCS 2026 counterpart, and why.
+STAGE_EXCEPTIONS = {
+    ("helium", "helium-cliffside-field", "production"): _CLIFFSIDE,
+    ("helium", "mine-cliffside-field", "reserves"): _CLIFFSIDE,
+    ("chromium", "mine-shipping-grade-chromite-ore", "reserves"): (
+        "MCS 2022–2024 reserves are shipping-grade chromite ore normalized to 45% Cr2O3; "
+        "MCS 2026 publishes ore and Cr2O3 content instead"),
+    ("silicon", "ferrosilicon-and-silicon-metal", "production"): (
+        "MCS 2023 prints one combined series; MCS 2024 and 2026 split it"),
+    **{(commodity, "mine", "reserves"): _NO_RESERVES_2026 for commodity in (
+        "arsenic", "bismuth", "cadmium", "cement", "gallium", "indium", "iron-and-steel", "lime",
+        "magnesium-metal", "nitrogen", "selenium", "silicon", "sulfur", "tellurium")},
+}
+
+
+@pytest.fixture(scope="module")
+def mcs2026_facts(raw_root: Path) -> pd.DataFrame:
+    return read_mcs2026(raw_root).facts
+
+
+def test_stages_match_mcs2026(world, mcs2026_facts: pd.DataFrame) -> None:
+    """Each legacy series has the (commodity, stage) MCS 2026 gives the same USGS series.
+
+    Where MCS 2026 publishes the statistic for the commodity, the (commodity, stage,
+    statistic) must exist there; otherwise the (commodity, stage) must.
+    """
+    new = mcs2026_facts
+    triples = set(zip(new.commodity, new.stage, new.statistic, strict=True))
+    pairs = {(c, s) for c, s, _ in triples}
+    published = {(c, t) for c, _, t in triples}
+    unmatched: dict[int, set[tuple[str, str, str]]] = {}
+    for edition in EDITIONS:
+        facts, _ = world[edition]
+        legacy = set(zip(facts.commodity, facts.stage, facts.statistic, strict=True))
+        unmatched[edition] = {
+            (c, s, t) for c, s, t in legacy
+            if c in set(new.commodity) and (c, s, t) not in triples
+            and ((c, t) in published or (c, s) not in pairs)
+        }
+        assert unmatched[edition] <= set(STAGE_EXCEPTIONS), edition
+    assert set().union(*unmatched.values()) == set(STAGE_EXCEPTIONS)  # none is stale
+    assert {e for e, r in STAGE_EXCEPTIONS.items() if r == _NO_RESERVES_2026}.isdisjoint(
+        {(c, "mine", t) for c, t in published})
+    facts, _ = world[2024]
+    assert ("platinum-group-metals", "mine", "reserves") in triples  # MCS 2026 "PGM reserves"
+    assert {"germanium"} == set(facts.commodity) - set(new.commodity)  # no MCS 2026 world table
+
+
+@pytest.mark.parametrize(("commodity", "stage", "iso3", "year", "statistic", "value", "line"), [
+    # mcs2024-<code>_world.csv rows; values in metric tons (or the published unit)
+    ("abrasives", "fused-aluminum-oxide", "CHN", 2023, "capacity", 800_000.0, 7),
+    ("cement", "cement", "USA", 2023, "production", 91_000_000.0, 2),  # 91,000 kt
+    ("cement", "clinker", "USA", 2023, "capacity", 100_000_000.0, 18),
+    ("clays", "mine-fuller-s-earth", "USA", 2022, "production", 2_160_000.0, 17),
+    ("helium", "helium", "USA", 2023, "production", 60.0, 2),  # extracted from natural gas
+    ("helium", "helium-cliffside-field", "USA", 2023, "production", 19.0, 3),
+    ("iron-and-steel", "pig-iron", "USA", 2023, "production", 21_000_000.0, 2),  # 21 Mt
+    ("iron-ore", "mine-crude-ore", "USA", 2023, "reserves", 3_100_000_000.0, 2),  # crude ore
+    ("silicon", "ferrosilicon", "USA", 2023, "production", math.nan, 2),  # W
+    ("sulfur", "all-forms", "USA", 2023, "production", 8_600_000.0, 2),
+    ("lime", "production", "JPN", 2023, "production", 6_200_000.0, 14),  # (quicklime only)
+    ("titanium-sponge-metal", "sponge", "JPN", 2023, "production", 60_000.0, 8),
+    ("titanium-dioxide-pigment", "tio2-pigment", "USA", 2023, "capacity", 1_360_000.0, 2),
+    ("platinum", "mine-platinum", "ZAF", 2023, "production", 120.0, 12),  # 120,000 kg
+    ("palladium", "mine-palladium", "RUS", 2023, "production", 92.0, 4),
+    ("platinum-group-metals", "mine", "ZAF", 2023, "reserves", 63_000.0, 12),
+    ("potash", "mine", "USA", 2023, "reserves", 970_000_000.0, 2),  # Reserves_ore_kt
+    ("potash", "mine-k2o-equivalent", "USA", 2023, "reserves", 220_000_000.0, 2),
+    ("boron", "production-refined-borates", "TUR", 2023, "production", 2_200_000.0, 10),
+    ("boron", "production-all-forms", "USA", 2023, "production", math.nan, 2),  # W
+    ("boron", "mine", "USA", 2023, "reserves", 48_000_000.0, 2),  # MCS 2026: "Reserves"
+    ("boron", "mine", "CHL", 2023, "reserves", 35_000_000.0, 5),
+    ("mica", "mine-mica-sheet", "IND", 2023, "reserves", 110_000.0, 18),
+])
+def test_series_named_as_mcs2026(world, commodity: str, stage: str, iso3: str, year: int,
+                                 statistic: str, value: float, line: int | None) -> None:
+    facts, _ = world[2024]
+    fact = _one(facts, commodity=commodity, stage=stage, iso3=iso3, year=year,
+                statistic=statistic)
+    assert fact.value == value or (math.isnan(value) and fact.flag == "withheld")
+    assert line is None or fact.raw_line == line
+
+
+def test_reserves_printed_on_another_series_are_reported(world) -> None:
+    facts, report = world[2024]
+    skipped = [r for r in report if r["kind"] == "skipped_value"]
+    palladium = [r for r in skipped if "plati" in r["file"]]
+    assert [r["line"] for r in palladium] == list(range(2, 9))  # "NA, Included with platinum"
+    assert all("Included with platinum" in r["message"] for r in palladium)
+    alumina = [r for r in skipped if "bauxi" in r["file"]]
+    assert len(alumina) == 22 and all("'XX'" in r["message"] for r in alumina)
+    assert not ((facts.commodity.isin(["alumina", "palladium", "platinum"]))
+                & (facts.statistic == "reserves")).any()
+
+
+@pytest.mark.parametrize(("spec", "row", "column", "word", "statistic", "label"), [
+    (usgs_codes.WorldSpec(), usgs_codes.Series(), usgs_codes.Series(), "mine", "production",
+     "Mine production"),
+    (usgs_codes.WorldSpec(), usgs_codes.Series(sub="rutile"), usgs_codes.Series(), "mine",
+     "reserves", "Reserves: rutile"),
+    (usgs_codes.SERIES["heliu"], usgs_codes.Series(sub="Cliffside Field"), usgs_codes.Series(),
+     "mine", "production", "Helium Production: Cliffside Field"),
+    (usgs_codes.WorldSpec(), usgs_codes.Series(reserves=""), usgs_codes.Series(), "refinery",
+     "reserves", None),
+])
+def test_series_label(spec, row, column, word: str, statistic: str, label: str | None) -> None:
+    assert legacy.series_label(spec, row, column, word, statistic) == label

@@ -183,6 +183,7 @@ class WorldSpec:
     #: another stage than MCS 2026 ("Plant production, lime" → "Production") or vary per country
     detail: str | None = None
     #: (regex on "country | type" in lower case, series); first match wins, else the main series
+    #: ("" matches every row)
     rules: tuple[tuple[str, Series], ...] = ()
     #: column sub-series (``Prod_Sponge_t``, ``Reserves_ore_K2O_equiv_kt``) → series
     columns: dict[str, Series] = field(default_factory=dict)
@@ -256,10 +257,14 @@ SERIES: Final[dict[str | tuple[str, int], WorldSpec]] = {
         ("ulexite", _S(sub="ulexite")),
         (r"borates$|all types|^world total", _S(detail="Production—All forms")),
     )),
+    # MCS 2022–2024 reserves are "shipping-grade chromite ore … normalized to 45% Cr2O3" (US 7%,
+    # Finland 26%): neither of the MCS 2026 series ("Reserves: Ore", "Reserves: Cr2O3 content").
+    "chrom": WorldSpec(rules=(("", _S(reserves="Reserves: shipping-grade chromite ore")),)),
     "talc": WorldSpec(detail="Mine production"),
     "kyani": WorldSpec(detail="Mine production"),
     "fepig": WorldSpec(detail="Mine production"),
     "bromi": WorldSpec(detail="Production"),
+    "perli": WorldSpec(detail="Production"),
     "lime": WorldSpec(detail="Production"),
     "sulfu": WorldSpec(detail="Production, all forms"),
     "arsen": WorldSpec(detail="Production (arsenic trioxide, gross weight)"),

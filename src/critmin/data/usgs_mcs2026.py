@@ -292,7 +292,9 @@ def read_mcs2026(raw_root: Path) -> Mcs2026:
                 }
             )
             counted["skipped"] += 1
-    facts_df = _align_capacity_stages(pd.DataFrame(facts, columns=list(schema.FACTS_COLUMNS)))
+    facts_df = fold_country_qualifiers(
+        _align_capacity_stages(pd.DataFrame(facts, columns=list(schema.FACTS_COLUMNS)))
+    )
     catalog = pd.DataFrame(
         [
             {
@@ -325,6 +327,29 @@ def _align_capacity_stages(facts: pd.DataFrame) -> pd.DataFrame:
         stages = prod_stages.get(commodity, [])
         if len(stages) == 1:
             facts.loc[generic & (facts.commodity == commodity), "stage"] = stages[0]
+    return facts
+
+
+def fold_country_qualifiers(facts: pd.DataFrame) -> pd.DataFrame:
+    """Put one country's qualified row (``'Mine production: processed'``) back in its series.
+
+    USGS qualifies some countries' figures (Denmark's diatomite is "processed"); those rows
+    count in the series' world total. A sub-stage with no world-total row of its own, whose
+    countries are absent from the base stage that has one, is such a qualifier: it is folded
+    into the base stage, and ``detail`` keeps the qualifier.
+    """
+    key = ["edition", "commodity", "year", "statistic"]
+    base = facts.stage.str.split("-").str[0]
+    is_sub = facts.stage != base
+    has_world = set(facts[facts.iso3 == "WLD"].groupby([*key, "stage"]).size().index)
+    countries = facts.groupby([*key, "stage"]).iso3.agg(set)
+    for (*series, stage), rows in facts[is_sub].groupby([*key, "stage"]):
+        root = stage.split("-")[0]
+        if (*series, stage) in has_world or (*series, root) not in has_world:
+            continue  # a series of its own (ilmenite, rutile…), or nothing to fold into
+        if set(rows.iso3) & countries.get((*series, root), set()):
+            continue
+        facts.loc[rows.index, "stage"] = root
     return facts
 
 

@@ -29,7 +29,7 @@ from critmin.data import schema, usgs_codes
 from critmin.data.catalog import commodity_slug, normalise_unit
 from critmin.data.country_names import OVERRIDES, UnmappedCountry, split_estimate_mark, to_iso3
 from critmin.data.parsing import Cell, parse_cell
-from critmin.data.usgs_mcs2026 import stage_of
+from critmin.data.usgs_mcs2026 import fold_country_qualifiers, stage_of
 from critmin.errors import DataBuildError
 
 SOURCE = "USGS MCS"
@@ -415,6 +415,7 @@ def read_world_file(path: Path, raw_root: Path, edition: int,
                                        or _says_estimated(note_text, col.year)):
                 flag = "estimated"
             unit, factor = normalise_unit(col.raw_unit)
+            # reserves sit on the main series' rows and are the file's commodity's (PGM)
             own = column.label or (label if statistic == "reserves" else row.label)
             out.append({
                 "source": SOURCE, "edition": edition, "commodity": commodity_slug(own or label),
@@ -510,7 +511,7 @@ def read_world(raw_root: Path, edition: int) -> tuple[pd.DataFrame, list[Report]
     facts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=list(schema.FACTS_COLUMNS))
     facts = facts.astype({"edition": int, "year": int, "raw_line": int, "value": float})
-    return facts[list(schema.FACTS_COLUMNS)], report
+    return fold_country_qualifiers(facts[list(schema.FACTS_COLUMNS)]), report
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ BALANCE_RTOL = 1e-12
 MAX_NEWTON = 200
 MAX_STEP = 4.0  # largest Newton step in log price per iteration (a factor e^4 ≈ 55)
 LOG_RANGE = 300.0  # search window around p0 in log price
-MAX_REGIME_ROUNDS = 40
-SIMULTANEOUS_ROUNDS = 12  # after this many rounds, fix one violated pair per round
+MAX_REGIME_ROUNDS = 60
+SIMULTANEOUS_ROUNDS = 8  # after this many rounds only the largest violation per row moves
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,8 @@ def bloc_excess(m: MarketArrays, resp: Response, member: Array) -> Array:
 
 
 def initial_state(m: MarketArrays) -> Array:
-    """Cold-start regime: every pair price-linked in the direction of its lower wedge."""
-    n_pairs = m.wedge.shape[1]
-    state = np.full((m.n, n_pairs), network.POS_INT, dtype=np.int8)
-    state[m.wedge[..., 1] < m.wedge[..., 0]] = network.NEG_INT
-    return state
+    """Cold-start regime: autarky (no links; the iteration opens them)."""
+    return np.full((m.n, m.wedge.shape[1]), network.ZERO, dtype=np.int8)
 
 
 def clear(
@@ -96,8 +93,8 @@ def clear(
             rows = todo[codes == code]
             y[rows], g[rows] = _solve_regime(m.take(rows), network.regime(n_blocs, int(code)),
                                              y_start[rows], member, scale[rows])
-        new_state, violation = _update_states(m.take(todo), y[todo], g[todo], state[todo],
-                                              scale[todo], single=rounds > SIMULTANEOUS_ROUNDS)
+        new_state = _update_states(m.take(todo), y[todo], g[todo], state[todo], scale[todo],
+                                   single=rounds > SIMULTANEOUS_ROUNDS)
         changed = np.any(new_state != state[todo], axis=1)
         state[todo] = new_state
         y_start[todo] = y[todo]
@@ -189,7 +186,8 @@ def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:  #
         newton_ok = (slope < 0) & np.isfinite(candidate) & (candidate > lo) & (candidate < hi)
         bracketed = np.isfinite(lo) & np.isfinite(hi)
         search = np.where(positive, z + expand, z - expand)
-        fallback = np.where(bracketed, 0.5 * (lo + hi), search)
+        with np.errstate(invalid="ignore"):
+            fallback = np.where(bracketed, 0.5 * (lo + hi), search)
         expand = np.where(~newton_ok & ~bracketed, expand * 2.0, expand)
         z_new = np.clip(np.where(newton_ok, candidate, fallback), z_min, z_max)
         z = np.where(done, z, z_new)
@@ -198,45 +196,106 @@ def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:  #
 
 def _update_states(
     m: MarketArrays, y: Array, g: Array, state: Array, scale: Array, *, single: bool
-) -> tuple[Array, Array]:
-    """Next regime from the complementarity conditions; returns (states, violation size)."""
-    pi, pj = network.pairs(m.n_blocs)
+) -> Array:
+    """Next regime from the complementarity conditions, keeping price links a forest.
+
+    Interior links whose flow left ``[0, cap]`` shut or cap; links with unexploited arbitrage
+    (or a cap that no longer binds) enter. An entering link that would close a loop of price
+    links is a network-simplex pivot: a circulation around the loop changes no bloc balance, so
+    the link whose flow reaches a bound first (ratio test) leaves, or the entering link goes
+    straight to its own bound. With ``single`` only each row's largest violation moves (damping
+    for the rare regimes that cycle). The loop over pairs (at most six) is over bloc pairs.
+    """
+    n_blocs = m.n_blocs
+    pi, pj = network.pairs(n_blocs)
+    n_pairs = len(pi)
+    rows = np.arange(len(y))
     gap = y[:, pj] - y[:, pi]  # log price of j minus i
     w_pos, w_neg = m.wedge[..., 0], m.wedge[..., 1]
     cap_pos, cap_neg = m.cap[..., 0], m.cap[..., 1]
     flow_tol = 1e-10 * np.maximum(scale[:, pi], scale[:, pj]) + 1e-300
-    to_pos = np.where(cap_pos > 0, network.POS_INT, network.POS_CAP)
-    to_neg = np.where(cap_neg > 0, network.NEG_INT, network.NEG_CAP)
-    new = state.copy()
-    size = np.zeros(g.shape)
-
-    def move(mask: Array, target: Array | int, amount: Array) -> None:
-        new[:] = np.where(mask, target, new)
-        size[:] = np.where(mask, np.abs(amount), size)
-
     s = state
-    # shut pairs: arbitrage in either direction opens the link
-    move((s == network.ZERO) & (gap > w_pos + PRICE_TOL), to_pos, gap - w_pos)
-    move((s == network.ZERO) & (-gap > w_neg + PRICE_TOL), to_neg, -gap - w_neg)
-    # capped pairs: a gap below the wedge means the cap no longer binds
-    move((s == network.POS_CAP) & (gap < w_pos - PRICE_TOL),
-         np.where(cap_pos > 0, network.POS_INT, network.ZERO), w_pos - gap)
-    move((s == network.NEG_CAP) & (-gap < w_neg - PRICE_TOL),
-         np.where(cap_neg > 0, network.NEG_INT, network.ZERO), w_neg + gap)
-    # interior pairs: flow must lie within [0, cap] and the price tie must hold
-    move((s == network.POS_INT) & (g < -flow_tol), network.ZERO, g / flow_tol * PRICE_TOL)
-    move((s == network.POS_INT) & (g > cap_pos + flow_tol), network.POS_CAP,
-         (g - cap_pos) / flow_tol * PRICE_TOL)
-    move((s == network.POS_INT) & (np.abs(gap - w_pos) > 10 * PRICE_TOL), network.ZERO,
-         gap - w_pos)
-    move((s == network.NEG_INT) & (g > flow_tol), network.ZERO, g / flow_tol * PRICE_TOL)
-    move((s == network.NEG_INT) & (-g > cap_neg + flow_tol), network.NEG_CAP,
-         (-g - cap_neg) / flow_tol * PRICE_TOL)
-    move((s == network.NEG_INT) & (np.abs(-gap - w_neg) > 10 * PRICE_TOL), network.ZERO,
-         gap + w_neg)
-    if single and g.shape[1] > 1:  # one change per row: the largest violation
-        worst = np.argmax(size, axis=1)
-        keep = np.zeros_like(new, dtype=bool)
-        keep[np.arange(len(worst)), worst] = True
-        new = np.where(keep, new, state)
-    return new.astype(np.int8), size
+    # interior links whose flow left its bounds
+    drop_neg = (s == network.POS_INT) & (g < -flow_tol)
+    drop_cap = (s == network.POS_INT) & (g > cap_pos + flow_tol)
+    rise_zero = (s == network.NEG_INT) & (g > flow_tol)
+    rise_cap = (s == network.NEG_INT) & (-g > cap_neg + flow_tol)
+    # entering links: arbitrage on a shut link, or a cap that no longer binds
+    open_pos = (s == network.ZERO) & (gap > w_pos + PRICE_TOL)
+    open_neg = (s == network.ZERO) & (-gap > w_neg + PRICE_TOL)
+    free_pos = (s == network.POS_CAP) & (gap < w_pos - PRICE_TOL)
+    free_neg = (s == network.NEG_CAP) & (-gap < w_neg - PRICE_TOL)
+    if single:  # damping after many rounds: only the largest violation of each row moves
+        size = np.select(
+            [drop_neg | rise_zero, drop_cap, rise_cap, open_pos | free_pos, open_neg | free_neg],
+            [np.abs(g) / flow_tol, (g - cap_pos) / flow_tol, (-g - cap_neg) / flow_tol,
+             np.abs(gap - w_pos) / PRICE_TOL, np.abs(gap + w_neg) / PRICE_TOL],
+            default=0.0,
+        )
+        best = np.zeros(size.shape, dtype=bool)
+        best[rows, np.argmax(size, axis=1)] = True
+        drop_neg, drop_cap, rise_zero, rise_cap = (x & best for x in
+                                                   (drop_neg, drop_cap, rise_zero, rise_cap))
+        open_pos, open_neg, free_pos, free_neg = (x & best for x in
+                                                  (open_pos, open_neg, free_pos, free_neg))
+    new = s.copy()
+    new[drop_neg | rise_zero] = network.ZERO
+    new[drop_cap] = network.POS_CAP
+    new[rise_cap] = network.NEG_CAP
+    # entering links: target state and the sign of the flow change
+    target = np.select(
+        [open_pos, open_neg, free_pos, free_neg],
+        [np.where(cap_pos > 0, network.POS_INT, network.POS_CAP),
+         np.where(cap_neg > 0, network.NEG_INT, network.NEG_CAP),
+         np.where(cap_pos > 0, network.POS_INT, network.ZERO),
+         np.where(cap_neg > 0, network.NEG_INT, network.ZERO)],
+        default=-1,
+    )
+    push = np.select([open_pos | free_neg, open_neg | free_pos], [1.0, -1.0], default=0.0)
+    room_enter = np.where(push > 0, np.where(open_pos, cap_pos, cap_neg),
+                          np.where(open_neg, cap_neg, cap_pos))
+    far_bound = np.select([open_pos, open_neg], [network.POS_CAP, network.NEG_CAP],
+                          default=network.ZERO)
+    structural = (target == network.POS_INT) | (target == network.NEG_INT)
+    direct = (target >= 0) & ~structural
+    new[direct] = target[direct]
+    # 3. structural entries, pair by pair, with a pivot when a loop would close
+    interior = (new == network.POS_INT) | (new == network.NEG_INT)
+    mask = interior.astype(np.int64) @ (2 ** np.arange(n_pairs, dtype=np.int64))
+    labels, paths = network.component_labels(n_blocs), network.path_signs(n_blocs)
+    pivoted = np.zeros(len(y), dtype=bool)
+    for p in range(n_pairs):
+        want = structural[:, p]
+        if not want.any():
+            continue
+        lab = labels[mask]
+        joined = lab[:, pi[p]] == lab[:, pj[p]]
+        simple = want & ~joined
+        new[simple, p] = target[simple, p]
+        mask = np.where(simple, mask | (1 << p), mask)
+        loop = want & joined & ~pivoted
+        if not loop.any():
+            continue
+        r = rows[loop]
+        path = paths[mask[r], pi[p], pj[p]].astype(float)  # (k, P)
+        delta = -push[r, p][:, None] * path  # flow change per unit circulation
+        st = new[r]
+        lower = np.where(st == network.POS_INT, 0.0, -cap_neg[r])
+        upper = np.where(st == network.POS_INT, cap_pos[r], 0.0)
+        room = np.where(delta > 0, upper - g[r], np.where(delta < 0, g[r] - lower, np.inf))
+        room = np.maximum(room, 0.0)
+        leave = np.argmin(room, axis=1)
+        leave_room = room[np.arange(len(r)), leave]
+        enter_first = room_enter[r, p] <= leave_room
+        # the entering link goes to its far bound: no change of structure
+        new[r[enter_first], p] = far_bound[r[enter_first], p]
+        # otherwise it enters and the leaving link goes to the bound it reached
+        rr, lv = r[~enter_first], leave[~enter_first]
+        up = delta[~enter_first][np.arange(len(rr)), lv] > 0
+        was_pos = new[rr, lv] == network.POS_INT
+        new[rr, lv] = np.where(up, np.where(was_pos, network.POS_CAP, network.ZERO),
+                               np.where(was_pos, network.ZERO, network.NEG_CAP))
+        new[rr, p] = target[rr, p]
+        mask[rr] = (mask[rr] | (1 << p)) & ~(1 << lv)
+        pivoted[r] = True
+    return new.astype(np.int8)

@@ -44,6 +44,57 @@ def incidence(n_blocs: int) -> np.ndarray:
     return inc
 
 
+@functools.lru_cache(maxsize=16)
+def path_signs(n_blocs: int) -> np.ndarray:
+    """Tree paths for every forest of price links: ``(2**P, B, B, P)`` int8.
+
+    ``out[mask, s, t, p]`` is +1 if the path from bloc ``s`` to bloc ``t`` in the forest whose
+    links are the bits of ``mask`` crosses pair ``p`` from its ``i`` to its ``j``, −1 if it
+    crosses from ``j`` to ``i``, 0 if it does not use ``p`` (or ``s`` and ``t`` are not joined).
+    Used for the cycle pivots of the regime iteration (a network-simplex step).
+    """
+    pi, pj = pairs(n_blocs)
+    n_pairs = len(pi)
+    out = np.zeros((2**n_pairs, n_blocs, n_blocs, n_pairs), dtype=np.int8)
+    for mask in range(2**n_pairs):
+        adj: dict[int, list[tuple[int, int, int]]] = {b: [] for b in range(n_blocs)}
+        for p in range(n_pairs):
+            if mask >> p & 1:
+                adj[int(pi[p])].append((int(pj[p]), p, 1))
+                adj[int(pj[p])].append((int(pi[p]), p, -1))
+        for s in range(n_blocs):
+            route = {s: np.zeros(n_pairs, dtype=np.int8)}
+            queue = [s]
+            while queue:
+                a = queue.pop(0)
+                for b, p, sign in adj[a]:
+                    if b not in route:
+                        route[b] = route[a].copy()
+                        route[b][p] = sign
+                        queue.append(b)
+            for t, signs in route.items():
+                out[mask, s, t] = signs
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def component_labels(n_blocs: int) -> np.ndarray:
+    """``(2**P, B)``: for every set of price links (bit mask), each bloc's component label
+    (the smallest bloc index it is linked to)."""
+    pi, pj = pairs(n_blocs)
+    n_pairs = len(pi)
+    out = np.zeros((2**n_pairs, n_blocs), dtype=np.intp)
+    for mask in range(2**n_pairs):
+        label = list(range(n_blocs))
+        for _ in range(n_blocs):
+            for p in range(n_pairs):
+                if mask >> p & 1:
+                    low = min(label[pi[p]], label[pj[p]])
+                    label[pi[p]] = label[pj[p]] = low
+        out[mask] = label
+    return out
+
+
 def encode(states: np.ndarray) -> np.ndarray:
     """Regime code of each row of pair states (n, P) → (n,) int64 (base-5 digits)."""
     weights = N_STATES ** np.arange(states.shape[-1], dtype=np.int64)

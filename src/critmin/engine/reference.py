@@ -16,6 +16,7 @@ solver and finds the equilibrium another way, so the two can check each other:
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ class _Problem:
         vol = np.bincount(m.bloc_of, weights=region_volume(self.m)[0], minlength=m.n_blocs)
         self.volume = vol
         self.scale = float(vol.sum()) or 1.0
+        self._phi_known: list[dict[float, float]] = [{self.y0: 0.0} for _ in range(m.n_blocs)]
 
     def excess(self, b: int, y: float) -> float:
         """Excess demand of bloc ``b`` at log price ``y`` (t per period)."""
@@ -63,16 +65,25 @@ class _Problem:
         return float(resp.excess[0, mask].sum() + self.extra[b])
 
     def phi(self, b: int, y: float) -> float:
-        """∫ from p0 to y of (supply − demand − build) of bloc b: convex, Φ' = −excess."""
-        val, _ = integrate.quad(lambda s: -self.excess(b, s), self.y0, y, limit=200,
-                                epsabs=1e-13 * self.scale, epsrel=1e-12)
-        return val
+        """∫ from p0 to y of (supply − demand − build) of bloc b: convex, Φ' = −excess.
+
+        Integrated from the nearest point already known, so that the optimiser's nearby
+        evaluations cost short integrals.
+        """
+        known = self._phi_known[b]
+        start = min(known, key=lambda k: abs(k - y))
+        part, _ = integrate.quad(lambda s: -self.excess(b, s), start, y, limit=200,
+                                 epsabs=1e-13 * self.scale, epsrel=1e-12)
+        known[float(y)] = known[start] + part
+        return known[float(y)]
 
 
 def clear_one(m: MarketArrays, row: int) -> ScalarSolution:
     """Equilibrium of problem ``row`` of ``m`` (raises CritminError if none is found)."""
     prob = _Problem(m, row)
-    y_dual = _dual_optimum(prob)
+    with warnings.catch_warnings():  # quad's round-off notes at kinks of the supply curve
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        y_dual = _dual_optimum(prob)
     for states in _candidate_regimes(prob, y_dual):
         sol = _solve_regime_exact(prob, states, y_dual)
         if sol is not None and _satisfies_equilibrium(prob, sol):

@@ -1,0 +1,123 @@
+"""Who is calling: an API key (scripts) or a session cookie with a CSRF token (the browser).
+
+* API keys travel in ``Authorization: Bearer cmk_…`` (or ``X-API-Key``); only their SHA-256 is
+  stored and every request looks the key up again, so revoking one takes effect at once.
+* The browser logs in with e-mail and password and gets two cookies: ``critmin_session``
+  (httponly, SameSite=Strict) and ``critmin_csrf`` (readable by the page). Any request that
+  changes something must echo the CSRF token in the ``X-CSRF-Token`` header; it must match the
+  cookie and the token stored with the session (double submit, bound to the session).
+* Roles rank viewer < analyst < admin: viewers read, analysts also create and run, admins also
+  manage their organisation's users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Final, Literal
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from critmin.api import security
+from critmin.api.db import utcnow
+from critmin.api.deps import get_db
+from critmin.api.errors import ApiError
+from critmin.api.models import ROLES, ApiKey, BrowserSession, Organisation, User
+
+SESSION_COOKIE: Final = "critmin_session"
+CSRF_COOKIE: Final = "critmin_csrf"
+CSRF_HEADER: Final = "X-CSRF-Token"
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+RANK: Final = {role: i for i, role in enumerate(ROLES)}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user, their organisation and how they proved it."""
+
+    user_id: str
+    email: str
+    name: str
+    role: str
+    org_id: str
+    org_name: str
+    org_country: str | None
+    via: Literal["session", "key"]
+
+    def at_least(self, role: str) -> bool:
+        return RANK[self.role] >= RANK[role]
+
+
+def _principal(user: User, org: Organisation, via: Literal["session", "key"]) -> Principal:
+    return Principal(user.id, user.email, user.name, user.role, org.id, org.name, org.country,
+                     via)
+
+
+def _api_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def authenticate(request: Request, db: Session) -> Principal | None:
+    """The caller, or None when no (valid) credential is presented."""
+    key = _api_key(request)
+    if key is not None:
+        row = db.execute(
+            select(User, Organisation)
+            .join(ApiKey, ApiKey.user_id == User.id)
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(ApiKey.key_hash == security.digest(key), ApiKey.revoked_at.is_(None),
+                   User.active.is_(True))
+        ).first()
+        if row is None:
+            raise ApiError(401, "API key not valid (revoked or mistyped); create a new one")
+        return _principal(row[0], row[1], "key")
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    row = db.execute(
+        select(User, Organisation, BrowserSession)
+        .join(BrowserSession, BrowserSession.user_id == User.id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(BrowserSession.token_hash == security.digest(token),
+               BrowserSession.expires_at > utcnow(), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER.lower())
+        if not (security.same(sent, request.cookies.get(CSRF_COOKIE))
+                and security.same(sent, row[2].csrf_token)):
+            raise ApiError(403, f"missing or wrong {CSRF_HEADER} header: send the value of the "
+                                f"{CSRF_COOKIE} cookie")
+    return _principal(row[0], row[1], "session")
+
+
+def current(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
+    """Dependency: the authenticated caller, or 401."""
+    who = authenticate(request, db)
+    if who is None:
+        raise ApiError(401, "not logged in: POST /api/auth/login, or send an API key as "
+                            "'Authorization: Bearer cmk_…'")
+    return who
+
+
+def require(role: str) -> Callable[..., Principal]:
+    """Dependency factory: the caller, if their role is at least ``role`` (else 403)."""
+
+    def check(who: Annotated[Principal, Depends(current)]) -> Principal:
+        if not who.at_least(role):
+            raise ApiError(403, f"this needs the {role} role; you are {who.role} "
+                                f"(ask an admin of {who.org_name})")
+        return who
+
+    return check
+
+
+Caller = Annotated[Principal, Depends(current)]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

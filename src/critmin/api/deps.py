@@ -1,0 +1,30 @@
+"""Request dependencies shared by the routers: the database session and the app's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from critmin.api.jobs import JobQueue
+    from critmin.api.settings import Settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; routes commit what they change."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_queue(request: Request) -> JobQueue:
+    return request.app.state.queue  # type: ignore[no-any-return]
+
+
+Db = Annotated[Session, Depends(get_db)]

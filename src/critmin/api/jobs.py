@@ -1,0 +1,262 @@
+"""The job queue: runs live in the database, each executes in its own worker process.
+
+Life of a run: ``queued`` (row inserted by the API) → ``running`` (claimed by one server with a
+conditional UPDATE, so two servers never take the same run) → ``succeeded`` | ``failed`` |
+``cancelled``. The worker (:mod:`critmin.api.worker`) writes the result and flips the status in
+one transaction, and only if the run is still ``running`` under the same runner: a result can
+never appear for a run that was cancelled or given up, and a half-written result is never seen.
+
+Surviving a crash: the server refreshes the heartbeat of the runs it executes. On start it marks
+``failed`` every ``running`` run whose server process is gone (same host, process dead) or whose
+heartbeat is stale (another host), and kills a leftover worker of such a run; workers also die
+with their server (``PR_SET_PDEATHSIG`` plus a parent watchdog). Nothing stays ``running``.
+A graceful shutdown puts its unfinished runs back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Final
+
+from sqlalchemy import select, update
+
+from critmin.api.db import transaction, utcnow
+from critmin.api.models import Run
+from critmin.api.security import new_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from critmin.api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED: Final = ("interrupted: the server stopped while this run was in progress; no "
+                      "result was kept. Start the run again.")
+WORKER_MODULE: Final = "critmin.api.worker"
+
+
+def runner_id() -> str:
+    """``host:pid:token`` naming this server process uniquely, even after pid reuse."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_token()[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_worker_of(pid: int, run_id: str) -> bool:
+    """Whether process ``pid`` is a critmin worker executing ``run_id`` (guards pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return WORKER_MODULE.encode() in cmdline and run_id.encode() in cmdline
+
+
+def runner_is_dead(runner: str | None, heartbeat_age: float | None, stale_after: float,
+                   host: str, me: str) -> bool:
+    """Whether the server process named ``runner`` can no longer finish its run."""
+    if runner is None:
+        return True
+    parts = runner.split(":")
+    if len(parts) == 3 and parts[0] == host:
+        if runner == me:
+            return False
+        pid = int(parts[1])
+        return pid == os.getpid() or not _alive(pid)
+    return heartbeat_age is None or heartbeat_age > stale_after
+
+
+@dataclass
+class Worker:
+    """A worker process and the file that takes its output (a file, not a pipe: a chatty
+    worker never blocks on a full pipe)."""
+
+    proc: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def tail(self) -> str:
+        """The last line of the worker's output (the file is closed afterwards)."""
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - 4000))
+        lines = [x for x in self.log.read().decode(errors="replace").splitlines() if x.strip()]
+        self.log.close()
+        return lines[-1] if lines else "no output"
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@dataclass
+class JobQueue:
+    """Claims queued runs, starts workers, watches them; one per server process."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    runner: str = field(default_factory=runner_id)
+    procs: dict[str, Worker] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="critmin-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop; unfinished runs go back to the queue for the next start."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            for run_id, worker in list(self.procs.items()):
+                worker.terminate()
+                with transaction(self.sessions) as db:
+                    db.execute(update(Run).where(Run.id == run_id, Run.status == "running",
+                                                 Run.runner == self.runner)
+                               .values(status="queued", runner=None, worker_pid=None,
+                                       started_at=None, heartbeat_at=None))
+            self.procs.clear()
+
+    def recover(self) -> int:
+        """Mark failed every running run whose server died; returns how many."""
+        host, now = socket.gethostname(), utcnow()
+        failed = 0
+        with transaction(self.sessions) as db:
+            for run in db.scalars(select(Run).where(Run.status == "running")):
+                age = (now - run.heartbeat_at).total_seconds() if run.heartbeat_at else None
+                if not runner_is_dead(run.runner, age, self.settings.stale_seconds, host,
+                                      self.runner):
+                    continue
+                if (run.worker_pid and run.runner and run.runner.split(":")[0] == host
+                        and _is_worker_of(run.worker_pid, run.id)):
+                    os.kill(run.worker_pid, signal.SIGKILL)
+                run.status, run.finished_at, run.error = "failed", now, INTERRUPTED
+                failed += 1
+        if failed:
+            log.warning("marked %d interrupted run(s) failed", failed)
+        return failed
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        sweep_every = max(1, int(self.settings.stale_seconds / 2 / self.settings.poll_seconds))
+        tick = 0
+        while not self._stop.wait(self.settings.poll_seconds):
+            try:
+                with self._lock:
+                    self._reap()
+                    self._cancel()
+                    self._heartbeat()
+                    self._claim()
+                tick += 1
+                if tick % sweep_every == 0:
+                    self.recover()
+            except Exception:  # keep serving; the next tick retries
+                log.exception("job queue tick failed")
+
+    def _heartbeat(self) -> None:
+        if not self.procs:
+            return
+        with transaction(self.sessions) as db:
+            db.execute(update(Run).where(Run.runner == self.runner, Run.status == "running")
+                       .values(heartbeat_at=utcnow()))
+
+    def _claim(self) -> None:
+        while len(self.procs) < self.settings.max_workers:
+            with transaction(self.sessions) as db:
+                run_id = db.scalar(select(Run.id).where(Run.status == "queued")
+                                   .order_by(Run.created_at, Run.id).limit(1))
+                if run_id is None:
+                    return
+                now = utcnow()
+                claimed = db.execute(
+                    update(Run).where(Run.id == run_id, Run.status == "queued")
+                    .values(status="running", runner=self.runner, started_at=now,
+                            heartbeat_at=now)).rowcount
+            if claimed != 1:
+                continue  # another server took it
+            worker = self._spawn(run_id)
+            self.procs[run_id] = worker
+            with transaction(self.sessions) as db:
+                db.execute(update(Run).where(Run.id == run_id)
+                           .values(worker_pid=worker.proc.pid))
+
+    def _spawn(self, run_id: str) -> Worker:
+        env = dict(os.environ)
+        env["CRITMIN_DB_URL"] = self.settings.db_url
+        src = str(Path(__file__).resolve().parents[2])  # works without `pip install -e`
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+        log_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by Worker)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", WORKER_MODULE, run_id, self.runner],
+            env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+        return Worker(proc, log_file)
+
+    def _reap(self) -> None:
+        """Workers that exited: a crash (no status written) marks the run failed."""
+        for run_id, worker in list(self.procs.items()):
+            code = worker.proc.poll()
+            if code is None:
+                continue
+            del self.procs[run_id]
+            message = f"worker exited with code {code}: {worker.tail()}"
+            with transaction(self.sessions) as db:
+                db.execute(update(Run).where(Run.id == run_id, Run.status == "running",
+                                             Run.runner == self.runner)
+                           .values(status="failed", finished_at=utcnow(), error=message))
+
+    def _cancel(self) -> None:
+        if not self.procs:
+            return
+        with self.sessions() as db:
+            wanted = set(db.scalars(select(Run.id).where(
+                Run.runner == self.runner, Run.status == "running",
+                Run.cancel_requested.is_(True))))
+        for run_id in wanted & set(self.procs):
+            worker = self.procs.pop(run_id)
+            with transaction(self.sessions) as db:  # flip first: a late result is refused
+                db.execute(update(Run).where(Run.id == run_id, Run.status == "running")
+                           .values(status="cancelled", finished_at=utcnow(),
+                                   error="cancelled on request"))
+            worker.terminate()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Test helper: wait until no run is queued or running (True if reached)."""
+        deadline = utcnow() + timedelta(seconds=timeout)
+        while utcnow() < deadline:
+            with self.sessions() as db:
+                busy = db.scalar(select(Run.id).where(Run.status.in_(("queued", "running")))
+                                 .limit(1))
+            if busy is None:
+                return True
+            self._stop.wait(0.1)
+        return False
+

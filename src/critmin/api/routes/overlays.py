@@ -1,0 +1,104 @@
+"""Data overlays: an organisation's own figures (production, capacity, reserves, stockpile
+holdings) that replace or add to the curated facts in its runs only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+
+from critmin.api import access
+from critmin.api.auth import Analyst, Caller, Principal
+from critmin.api.deps import Db
+from critmin.api.errors import ApiError
+from critmin.api.models import Overlay, OverlayRow
+from critmin.api.routes.datasets import overlay_rows
+from critmin.api.routes.sharing import add_share_routes
+from critmin.errors import CritminError
+
+router = APIRouter(prefix="/api", tags=["overlays"])
+
+
+class OverlayRowIn(BaseModel):
+    commodity: str
+    stage: str
+    iso3: str
+    year: int
+    statistic: str = "production"
+    value: float
+    unit: str | None = None
+    note: str = ""
+
+
+class OverlayIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    rows: list[OverlayRowIn] = Field(default_factory=list)
+
+
+class RowsIn(BaseModel):
+    rows: list[OverlayRowIn]
+
+
+def _checked(rows: list[OverlayRowIn]) -> list[dict[str, Any]]:
+    from critmin.api.overlay import validate_rows
+
+    try:
+        return validate_rows([r.model_dump() for r in rows])
+    except CritminError as err:
+        raise ApiError(422, str(err)) from None
+
+
+def overlay_json(db: Db, row: Overlay, who: Principal, with_rows: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row.id, "name": row.name, "description": row.description,
+                           "owned": row.org_id == who.org_id,
+                           "created_at": row.created_at.isoformat()}
+    rows = overlay_rows(db, row.id)
+    out["row_count"] = len(rows)
+    if with_rows:
+        out["rows"] = rows
+    return out
+
+
+def _store_rows(db: Db, overlay_id: str, rows: list[dict[str, Any]]) -> None:
+    db.execute(delete(OverlayRow).where(OverlayRow.overlay_id == overlay_id))
+    db.add_all(OverlayRow(overlay_id=overlay_id, **r) for r in rows)
+
+
+@router.post("/overlays", status_code=201)
+def create(body: OverlayIn, db: Db, who: Analyst) -> dict[str, Any]:
+    """A new overlay owned by the caller's organisation, private until shared."""
+    rows = _checked(body.rows)
+    row = Overlay(org_id=who.org_id, name=body.name, description=body.description,
+                  created_by=who.user_id)
+    db.add(row)
+    db.flush()
+    _store_rows(db, row.id, rows)
+    db.commit()
+    return overlay_json(db, row, who, with_rows=True)
+
+
+@router.get("/overlays")
+def list_overlays(db: Db, who: Caller) -> list[dict[str, Any]]:
+    rows = db.scalars(select(Overlay).where(access.visible(Overlay, who))
+                      .order_by(Overlay.created_at.desc()))
+    return [overlay_json(db, r, who, with_rows=False) for r in rows]
+
+
+@router.get("/overlays/{ident}")
+def get_overlay(ident: str, db: Db, who: Caller) -> dict[str, Any]:
+    return overlay_json(db, access.get_visible(db, Overlay, ident, who), who, with_rows=True)
+
+
+@router.put("/overlays/{ident}/rows")
+def replace_rows(ident: str, body: RowsIn, db: Db, who: Analyst) -> dict[str, Any]:
+    """Replace all rows of an overlay (runs already finished keep what they saw)."""
+    row = access.get_owned(db, Overlay, ident, who)
+    _store_rows(db, row.id, _checked(body.rows))
+    db.commit()
+    return overlay_json(db, row, who, with_rows=True)
+
+
+add_share_routes(router, Overlay, "overlay", "overlays")

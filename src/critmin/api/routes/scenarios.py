@@ -1,0 +1,179 @@
+"""Scenarios: validate, create, version, list, read, share.
+
+A document is YAML or JSON: send it raw (``Content-Type: application/yaml``, name in
+``?name=`` or in the document) or as JSON ``{"name": …, "yaml": "<text>"}`` or
+``{"name": …, "document": {…}}``. It is validated like a scenario file; errors are 422 with the
+line and field to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func, select
+
+from critmin.api import access, documents
+from critmin.api.auth import Analyst, Caller, Principal
+from critmin.api.deps import Db
+from critmin.api.errors import ApiError, not_found
+from critmin.api.models import Organisation, Scenario, ScenarioVersion
+from critmin.api.routes.sharing import add_share_routes
+from critmin.scenario.yamlio import parse_yaml
+
+router = APIRouter(prefix="/api", tags=["scenarios"])
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object", "properties": {
+                "name": {"type": "string"}, "note": {"type": "string"},
+                "yaml": {"type": "string", "description": "the document as YAML text"},
+                "document": {"type": "object", "description": "the document as JSON"}}}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def read_document(request: Request) -> tuple[documents.Checked, str | None, str]:
+    """(validated document, name given, note) from a JSON or YAML request body."""
+    raw = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    name, note = request.query_params.get("name"), request.query_params.get("note", "")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(422, "body is not UTF-8 text") from None
+    if kind in documents.YAML_TYPES:
+        return documents.check(text, "yaml"), name, note
+    if kind != "application/json":
+        raise ApiError(415, "send the scenario as application/json or application/yaml")
+    try:
+        envelope = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ApiError(422, f"body is not valid JSON: {err}") from None
+    if not isinstance(envelope, dict):
+        raise ApiError(422, "JSON body must be an object with 'yaml' or 'document'")
+    name = envelope.get("name", name)
+    note = str(envelope.get("note", note) or "")
+    if isinstance(envelope.get("yaml"), str):
+        return documents.check(envelope["yaml"], "yaml"), name, note
+    if isinstance(envelope.get("document"), dict):
+        text = documents.from_json_document(envelope["document"])
+        return documents.check(text, "json"), name, note
+    raise ApiError(422, "JSON body needs 'yaml' (the document as text) or 'document' "
+                        "(the document as an object)")
+
+
+def scenario_json(db: Db, row: Scenario, who: Principal) -> dict[str, Any]:
+    owner = db.get(Organisation, row.org_id)
+    names = access.user_names(db, {row.created_by})
+    return {"id": row.id, "name": row.name, "organisation": owner.name if owner else None,
+            "owned": row.org_id == who.org_id, "latest_version": row.latest_version,
+            "created_at": row.created_at.isoformat(), "created_by": names.get(row.created_by)}
+
+
+def version_json(db: Db, row: ScenarioVersion) -> dict[str, Any]:
+    data, _ = parse_yaml(row.body, "scenario")
+    return {"scenario_id": row.scenario_id, "version": row.version, "id": row.id,
+            "content_type": row.content_type, "body": row.body, "document": data,
+            "scenario_hash": row.scenario_hash, "note": row.note,
+            "created_at": row.created_at.isoformat(),
+            "created_by": access.user_names(db, {row.created_by}).get(row.created_by)}
+
+
+@router.post("/scenarios/validate", openapi_extra=_BODY_DOC)
+async def validate(request: Request, _: Caller) -> dict[str, Any]:
+    """Validate a document without saving it: 200 with its hash, or 422 naming line and field."""
+    checked, name, _note = await read_document(request)
+    return {"valid": True, "name": name or checked.name, "scenario_hash": checked.scenario_hash,
+            "model": "Scenario" if documents.scenario_model() is not None else None}
+
+
+@router.get("/scenarios/schema")
+def schema(_: Caller) -> dict[str, Any]:
+    """JSON Schema of a scenario document (for editors)."""
+    model = documents.scenario_model()
+    if model is None:
+        raise ApiError(404, "no scenario model in this build yet")
+    return dict(model.model_json_schema())
+
+
+@router.post("/scenarios", status_code=201, openapi_extra=_BODY_DOC)
+async def create(request: Request, db: Db, who: Analyst) -> dict[str, Any]:
+    """Create a scenario (version 1) owned by the caller's organisation."""
+    checked, name, note = await read_document(request)
+    name = (name or checked.name or "").strip()
+    if not name:
+        raise ApiError(422, "give the scenario a name ('name' in the body, the document, or "
+                            "?name=)")
+    row = Scenario(org_id=who.org_id, name=name[:200], created_by=who.user_id, latest_version=1)
+    db.add(row)
+    db.flush()
+    db.add(ScenarioVersion(scenario_id=row.id, version=1, body=checked.text,
+                           content_type=checked.content_type,
+                           scenario_hash=checked.scenario_hash, note=note[:500],
+                           created_by=who.user_id))
+    db.commit()
+    return scenario_json(db, row, who)
+
+
+@router.get("/scenarios")
+def list_scenarios(db: Db, who: Caller) -> list[dict[str, Any]]:
+    """Scenarios of the caller's organisation and those shared with it."""
+    rows = db.scalars(select(Scenario).where(access.visible(Scenario, who))
+                      .order_by(Scenario.created_at.desc()))
+    return [scenario_json(db, r, who) for r in rows]
+
+
+@router.get("/scenarios/{ident}")
+def get_scenario(ident: str, db: Db, who: Caller) -> dict[str, Any]:
+    """A scenario with its latest version."""
+    row = access.get_visible(db, Scenario, ident, who)
+    latest = db.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == row.id,
+                                                     ScenarioVersion.version
+                                                     == row.latest_version))
+    assert latest is not None
+    return {**scenario_json(db, row, who), "latest": version_json(db, latest)}
+
+
+@router.get("/scenarios/{ident}/versions")
+def versions(ident: str, db: Db, who: Caller) -> list[dict[str, Any]]:
+    row = access.get_visible(db, Scenario, ident, who)
+    rows = db.scalars(select(ScenarioVersion).where(ScenarioVersion.scenario_id == row.id)
+                      .order_by(ScenarioVersion.version))
+    return [{k: v for k, v in version_json(db, r).items() if k not in ("body", "document")}
+            for r in rows]
+
+
+@router.get("/scenarios/{ident}/versions/{version}")
+def get_version(ident: str, version: int, db: Db, who: Caller) -> dict[str, Any]:
+    row = access.get_visible(db, Scenario, ident, who)
+    found = db.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == row.id,
+                                                    ScenarioVersion.version == version))
+    if found is None:
+        raise not_found("version", str(version))
+    return version_json(db, found)
+
+
+@router.post("/scenarios/{ident}/versions", status_code=201, openapi_extra=_BODY_DOC)
+async def new_version(ident: str, request: Request, db: Db, who: Analyst) -> dict[str, Any]:
+    """Save a new version (numbers count up from 1; old versions stay readable and runnable)."""
+    row = access.get_owned(db, Scenario, ident, who)
+    checked, _name, note = await read_document(request)
+    number = (db.scalar(select(func.max(ScenarioVersion.version))
+                        .where(ScenarioVersion.scenario_id == row.id)) or 0) + 1
+    version = ScenarioVersion(scenario_id=row.id, version=number, body=checked.text,
+                              content_type=checked.content_type,
+                              scenario_hash=checked.scenario_hash, note=note[:500],
+                              created_by=who.user_id)
+    db.add(version)
+    row.latest_version = number
+    db.commit()
+    return version_json(db, version)
+
+
+add_share_routes(router, Scenario, "scenario", "scenarios")
