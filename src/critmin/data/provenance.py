@@ -60,8 +60,8 @@ def sources_table(
     the editions present are listed as glob patterns relative to the raw folder.
     """
     from critmin.data.country_groups import group_source_urls
-    from critmin.data.reference import COUNTRY_CODES_FILE
     from critmin.data.governance import WGI_FILE
+    from critmin.data.reference import COUNTRY_CODES_FILE
 
     files = files or {}
 

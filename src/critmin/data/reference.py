@@ -1,8 +1,8 @@
 """The countries table: ISO 3166 codes, names and UN M49 regions, plus the codes ISO lacks.
 
 Built from DataHub ``country_codes/country-codes.csv`` (ODC-PDDL-1.0). Every ISO3 code that the
-name mapping (:mod:`critmin.data.country_names`, :mod:`critmin.data.governance`) can produce must be a row
-here, so that the build's "known ISO3" check holds: hence the aggregates (WLD, OTH) and the
+name mapping (:mod:`critmin.data.country_names`, :mod:`critmin.data.governance`) can produce
+must be a row here, so that the build's "known ISO3" check holds: hence the aggregates and the
 non-ISO codes the sources use (XKX Kosovo, ANT the former Netherlands Antilles).
 """
 

@@ -17,7 +17,7 @@ import pandas as pd
 from critmin.data import schema
 from critmin.data.catalog import commodity_slug, normalise_unit
 from critmin.data.country_names import UnmappedCountry, to_iso3
-from critmin.data.parsing import parse_cell, strip_footnotes
+from critmin.data.parsing import Cell, parse_cell, strip_footnotes
 from critmin.errors import DataBuildError
 
 RELATIVE_PATH = "usgs_mcs/mcs2026/MCS2026_Commodities_Data.csv"
@@ -153,19 +153,79 @@ def _read_rows(path: Path, rel: str) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
+class _Skip(Exception):
+    """A row that becomes a report entry instead of a curated row."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _iso3(country: str) -> str:
+    try:
+        return to_iso3(country)
+    except UnmappedCountry:
+        raise _Skip("unmapped_name", f"country {country!r} maps to no ISO3 code") from None
+
+
+def _world_row(r: dict[str, str], slug: str, cell: Cell, note: str) -> dict[str, object]:
+    statistic = r["Statistics"].strip().lower()
+    if statistic not in ("production", "capacity", "reserves"):
+        raise _Skip("skipped_row", f"world statistic {statistic!r} not curated")
+    unit, factor = normalise_unit(r["Unit"])
+    return {
+        "commodity": slug, "stage": stage_of(r["Statistics_detail"], statistic),
+        "iso3": _iso3(r["Country"]), "country": strip_footnotes(r["Country"]),
+        "year": int(r["Year"]), "statistic": statistic, "value": cell.value * factor,
+        "unit": unit, "basis": _basis(r["Other notes"]), "flag": cell.flag, "note": note,
+        "raw_unit": r["Unit"].strip(), "detail": r["Statistics_detail"].strip(),
+    }  # fmt: skip
+
+
+def _salient_row(r: dict[str, str], slug: str, cell: Cell, note: str) -> dict[str, object]:
+    raw_unit = r["Unit"].strip()
+    unit, factor = normalise_unit(raw_unit)
+    if raw_unit.lower() in PRICE_UNITS_TO_USD_PER_T:
+        unit, factor = "USD/t", PRICE_UNITS_TO_USD_PER_T[raw_unit.lower()]
+    return {
+        "commodity": slug, "year": int(r["Year"]),
+        "statistic": SALIENT_STATISTICS.get(r["Statistics"].strip(), "other"),
+        "detail": r["Statistics_detail"].strip(), "value": cell.value * factor, "unit": unit,
+        "flag": cell.flag, "nir_bound": cell.bound or "", "note": note,
+    }  # fmt: skip
+
+
+def _import_row(r: dict[str, str], slug: str, cell: Cell, note: str) -> dict[str, object]:
+    return {
+        "commodity": slug, "detail": r["Statistics_detail"].strip(),
+        "period": r["Year"].strip(), "iso3": _iso3(r["Country"]),
+        "country": strip_footnotes(r["Country"]), "share_pct": cell.value, "note": note,
+    }  # fmt: skip
+
+
+def _table_of(section: str) -> str | None:
+    if section.startswith("World"):
+        return "facts"
+    if section.startswith("Salient"):
+        return "us_salient"
+    return "us_import_sources" if section == "Import Sources" else None
+
+
+_ROW_BUILDERS = {"facts": _world_row, "us_salient": _salient_row, "us_import_sources": _import_row}
+
+
 def read_mcs2026(raw_root: Path) -> Mcs2026:
     """Read MCS 2026 into facts, salient statistics, import sources and catalog rows."""
     rel = RELATIVE_PATH
     rows = _read_rows(Path(raw_root) / rel, rel)
     report: list[dict[str, object]] = []
-    facts: list[dict[str, object]] = []
-    salient: list[dict[str, object]] = []
-    imports: list[dict[str, object]] = []
+    out: dict[str, list[dict[str, object]]] = {name: [] for name in _ROW_BUILDERS}
     labels: dict[str, tuple[str, dict[str, str]]] = {}
-    counted = {"facts": 0, "us_salient": 0, "us_import_sources": 0, "skipped": 0}
+    counted = dict.fromkeys([*_ROW_BUILDERS, "skipped"], 0)
     for line, r in rows:
-        section, label = r["Section"].strip(), r["Commodity"].strip()
+        label = r["Commodity"].strip()
         slug = commodity_slug(label)
+        labels.setdefault(slug, (label, r))
         try:
             cell = parse_cell(r["Value"])
         except ValueError as err:
@@ -175,123 +235,23 @@ def read_mcs2026(raw_root: Path) -> Mcs2026:
             cell = parse_cell(None)._replace(text=r["Value"].strip())
         if cell.flag == "reported" and r["Notes"].strip().lower().startswith("estimated"):
             cell = cell._replace(flag="estimated")
-        labels.setdefault(slug, (label, r))
         note = " -- ".join(
             x for x in (r["Notes"].strip(), cell.text and f"published: {cell.text}") if x
         )
-        if section.startswith("World"):
-            statistic = r["Statistics"].strip().lower()
-            if statistic not in ("production", "capacity", "reserves"):
-                report.append(
-                    {
-                        "kind": "skipped_row",
-                        "file": rel,
-                        "line": line,
-                        "message": f"world statistic {statistic!r} not curated",
-                    }
-                )
-                counted["skipped"] += 1
-                continue
-            try:
-                iso3 = to_iso3(r["Country"])
-            except UnmappedCountry:
-                report.append(
-                    {
-                        "kind": "unmapped_name",
-                        "file": rel,
-                        "line": line,
-                        "message": f"country {r['Country']!r} maps to no ISO3 code",
-                    }
-                )
-                counted["skipped"] += 1
-                continue
-            unit, factor = normalise_unit(r["Unit"])
-            facts.append(
-                {
-                    "source": SOURCE,
-                    "edition": EDITION,
-                    "commodity": slug,
-                    "stage": stage_of(r["Statistics_detail"], statistic),
-                    "iso3": iso3,
-                    "country": strip_footnotes(r["Country"]),
-                    "year": int(r["Year"]),
-                    "statistic": statistic,
-                    "value": cell.value * factor,
-                    "unit": unit,
-                    "basis": _basis(r["Other notes"]),
-                    "flag": cell.flag,
-                    "note": note,
-                    "raw_unit": r["Unit"].strip(),
-                    "detail": r["Statistics_detail"].strip(),
-                    "raw_file": rel,
-                    "raw_line": line,
-                }
-            )
-            counted["facts"] += 1
-        elif section.startswith("Salient"):
-            stat = SALIENT_STATISTICS.get(r["Statistics"].strip(), "other")
-            raw_unit = r["Unit"].strip()
-            unit, factor = normalise_unit(raw_unit)
-            if raw_unit.lower() in PRICE_UNITS_TO_USD_PER_T:
-                unit, factor = "USD/t", PRICE_UNITS_TO_USD_PER_T[raw_unit.lower()]
-            salient.append(
-                {
-                    "source": SOURCE,
-                    "edition": EDITION,
-                    "commodity": slug,
-                    "year": int(r["Year"]),
-                    "statistic": stat,
-                    "detail": r["Statistics_detail"].strip(),
-                    "value": cell.value * factor,
-                    "unit": unit,
-                    "flag": cell.flag,
-                    "nir_bound": cell.bound or "",
-                    "note": note,
-                    "raw_file": rel,
-                    "raw_line": line,
-                }
-            )
-            counted["us_salient"] += 1
-        elif section == "Import Sources":
-            try:
-                iso3 = to_iso3(r["Country"])
-            except UnmappedCountry:
-                report.append(
-                    {
-                        "kind": "unmapped_name",
-                        "file": rel,
-                        "line": line,
-                        "message": f"country {r['Country']!r} maps to no ISO3 code",
-                    }
-                )
-                counted["skipped"] += 1
-                continue
-            imports.append(
-                {
-                    "source": SOURCE,
-                    "edition": EDITION,
-                    "commodity": slug,
-                    "detail": r["Statistics_detail"].strip(),
-                    "period": r["Year"].strip(),
-                    "iso3": iso3,
-                    "country": strip_footnotes(r["Country"]),
-                    "share_pct": cell.value,
-                    "note": note,
-                    "raw_file": rel,
-                    "raw_line": line,
-                }
-            )
-            counted["us_import_sources"] += 1
-        else:
-            report.append(
-                {
-                    "kind": "skipped_row",
-                    "file": rel,
-                    "line": line,
-                    "message": f"section {section!r} not curated",
-                }
-            )
+        table = _table_of(r["Section"].strip())
+        try:
+            if table is None:
+                raise _Skip("skipped_row", f"section {r['Section'].strip()!r} not curated")
+            row = _ROW_BUILDERS[table](r, slug, cell, note)
+        except _Skip as skip:
+            report.append({"kind": skip.kind, "file": rel, "line": line, "message": str(skip)})
             counted["skipped"] += 1
+            continue
+        out[table].append(
+            {"source": SOURCE, "edition": EDITION, **row, "raw_file": rel, "raw_line": line}
+        )
+        counted[table] += 1
+    facts, salient, imports = out["facts"], out["us_salient"], out["us_import_sources"]
     facts_df = fold_country_qualifiers(
         _align_capacity_stages(pd.DataFrame(facts, columns=list(schema.FACTS_COLUMNS)))
     )
