@@ -19,7 +19,6 @@ sys.path[:0] = [str(SRC), str(DOCS / "_ext")]
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
 )
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 import critmin  # noqa: E402
 
@@ -41,6 +40,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 root_doc = "index"
 exclude_patterns = ["_build", "README.md", "jupyter_execute", ".jupyter_cache"]
 nitpicky = True
+smartquotes = False  # CLI help says --format: keep "--" as typed
 
 # -- MyST and notebooks ----------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
@@ -52,7 +52,7 @@ nb_execution_timeout = 180
 nb_merge_streams = True
 
 # -- autodoc ---------------------------------------------------------------------------------
-autodoc_default_options = {"members": True, "member-order": "bysource"}
+autodoc_default_options = {"member-order": "bysource"}  # members: set per directive
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
 
@@ -63,7 +63,8 @@ nitpick_ignore_regex = [
     ("py:.*", r"(ArrayLike|NDArray|DataFrame|Series|Path|date|datetime|Iterable|Iterator|"
               r"Sequence|Mapping|Callable|Any|Final|Literal|Self|TypeVar|BaseModel|Field|"
               r"FiniteFloat|ConfigDict|ValidationError|StrEnum|Enum)"),
-    ("py:.*", r"(_Pydantic\w+|annotated_types\..*|pydantic_core\..*)"),  # pydantic Field metadata
+    ("py:.*", r"(_Pydantic\w+|annotated_types\..*|pydantic_core\..*|FieldInfo)"),  # pydantic
+    ("py:.*", r"(types\..*|NoneType)"),
 ]
 
 # -- HTML ------------------------------------------------------------------------------------

@@ -14,10 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from critmin.data import schema
-from critmin.data.country_names import OVERRIDES
 from critmin.data.country_groups import GROUPS_DIR
-from critmin.data.reference import COUNTRY_CODES_FILE, EXTRA_CODES, read_countries
-from critmin.data.provenance import sources_table
+from critmin.data.country_names import OVERRIDES
 from critmin.data.governance import (
     INDICATORS,
     WB_NAMES,
@@ -27,6 +25,8 @@ from critmin.data.governance import (
     rescale_usgs,
     wgi_mean,
 )
+from critmin.data.provenance import sources_table
+from critmin.data.reference import COUNTRY_CODES_FILE, EXTRA_CODES, read_countries
 from critmin.errors import DataBuildError, UnknownNameError
 
 # Values read from the raw workbook by hand (openpyxl, sheet rows given): year 2023.

@@ -8,6 +8,7 @@ read its source reports an error, which ``sphinx-build -W`` turns into a failed 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import importlib.util
@@ -20,26 +21,41 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import cli_tree
+import schema_fields
 from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.parsing import nested_parse_to_nodes
 
-import cli_tree
-import schema_fields
-
 Cell = str | nodes.Node | Sequence[nodes.Node]
+
+REPO = Path(__file__).resolve().parents[2]
 
 _URL = re.compile(r"https?://[^\s<>\"',;|]+[^\s<>\"',;|.)\]]")
 _URL_TEXT = 48  # longest URL shown in full inside a table cell
+_CODE = re.compile(r"``(.+?)``|`([^`\s][^`]*)`")
 
 
 # --------------------------------------------------------------------------- node helpers
 
 
 def inline(text: str) -> list[nodes.Node]:
-    """Text with every http(s) URL turned into a link (long URLs shown shortened)."""
+    """Text with back-quoted spans (double or single quotes) as literals and http(s) URLs as
+    links, long ones shortened."""
+    out: list[nodes.Node] = []
+    pos = 0
+    for match in _CODE.finditer(text):
+        out += _linked(text[pos:match.start()])
+        out.append(code(match.group(1) or match.group(2)))
+        pos = match.end()
+    out += _linked(text[pos:])
+    return [n for n in out if not (isinstance(n, nodes.Text) and not str(n))]
+
+
+def _linked(text: str) -> list[nodes.Node]:
     out: list[nodes.Node] = []
     pos = 0
     for match in _URL.finditer(text):
@@ -49,7 +65,7 @@ def inline(text: str) -> list[nodes.Node]:
         out.append(nodes.reference(shown, shown, refuri=url))
         pos = match.end()
     out.append(nodes.Text(text[pos:]))
-    return [n for n in out if not (isinstance(n, nodes.Text) and not str(n))]
+    return out
 
 
 def code(text: str) -> nodes.literal:
@@ -141,11 +157,8 @@ class CliDirective(SphinxDirective):
         out: list[nodes.Node] = []
         parents: dict[tuple[str, ...], nodes.Element] = {}
         for cmd in cli_tree.walk(cli_tree.app_command()):
-            if len(cmd.path) == 1:  # the root: its help and its command list, no section
+            if len(cmd.path) == 1:  # the root: its help and usage; its commands are top sections
                 out += [para(cmd.help), text_block(cmd.usage, "console")]
-                holder: nodes.Element = nodes.container()
-                out.append(holder)
-                parents[cmd.path] = holder
                 continue
             sec = section(self, cmd.name, "cli-" + "-".join(cmd.path[1:]))
             sec += [para(p) for p in cmd.help.split("\n\n") if p.strip()]
@@ -156,7 +169,10 @@ class CliDirective(SphinxDirective):
             if cmd.subcommands:
                 sec += para([nodes.Text("Commands: "), *_joined(
                     code(f"{cmd.name} {s}") for s in cmd.subcommands)])
-            parents[cmd.path[:-1]] += sec
+            if len(cmd.path) == 2:
+                out.append(sec)
+            else:
+                parents[cmd.path[:-1]] += sec
             parents[cmd.path] = sec
         return out
 
@@ -181,7 +197,9 @@ class CommandOutputDirective(SphinxDirective):
     """Run a ``critmin …`` command in-process and show it with its real output.
 
     ``:table:`` parses CSV output (the command must say ``--format csv``) into a table;
-    ``:max-rows:`` keeps the first rows (the command line is still shown whole).
+    ``:max-rows:`` keeps the first rows (the command line is still shown whole);
+    ``:expect-error:`` shows the one-line error of a command that must fail with a
+    :class:`critmin.errors.CritminError`. Commands run from the repository root.
     """
 
     required_arguments = 1
@@ -190,28 +208,40 @@ class CommandOutputDirective(SphinxDirective):
         "table": directives.flag,
         "max-rows": directives.positive_int,
         "columns": directives.unchanged,
+        "expect-error": directives.flag,
     }
 
     def run(self) -> list[nodes.Node]:
         from typer.testing import CliRunner
 
         from critmin.cli import app
+        from critmin.errors import CritminError
 
         line = self.arguments[0]
         args = shlex.split(line)
         if args[:1] != ["critmin"]:
             raise self.error(f"critmin-output: command must start with 'critmin': {line}")
-        result = CliRunner().invoke(app, args[1:])
+        with contextlib.chdir(REPO):
+            result = CliRunner().invoke(app, args[1:])
+        shown = text_block(f"$ {line}", "console")
+        if "expect-error" in self.options:
+            if not isinstance(result.exception, CritminError):
+                raise self.error(f"critmin-output: `{line}` was expected to fail with a "
+                                 f"CritminError, got exit {result.exit_code}: {result.exception}")
+            return [shown, text_block(f"error: {result.exception}")]
         if result.exit_code != 0 or result.exception is not None:
             why = result.exception or result.output.strip().splitlines()[-1:]
             raise self.error(f"critmin-output: `{line}` failed (exit {result.exit_code}): {why}")
-        shown = text_block(f"$ {line}", "console")
         limit = self.options.get("max-rows")
         if "table" in self.options:
             rows = list(csv.reader(io.StringIO(result.stdout)))
             header, body = rows[0], rows[1:]
-            keep = ([header.index(c) for c in self.options["columns"].split()]
-                    if "columns" in self.options else range(len(header)))
+            wanted = self.options.get("columns", " ".join(header)).split()
+            unknown = [c for c in wanted if c not in header]
+            if unknown:
+                raise self.error(f"critmin-output: no column {', '.join(unknown)} in the output "
+                                 f"of `{line}`; columns: {', '.join(header)}")
+            keep = [header.index(c) for c in wanted]
             cut = body[:limit] if limit else body
             note = [para(f"({len(body) - len(cut)} more rows not shown)")] if len(cut) < len(
                 body) else []
@@ -225,10 +255,14 @@ class CommandOutputDirective(SphinxDirective):
 
 
 def _number(cell: str) -> str:
-    """Round long floats for display (the CSV keeps full precision)."""
-    if re.fullmatch(r"-?\d+\.\d{5,}(e-?\d+)?", cell):
-        return f"{float(cell):.4g}"
-    return cell
+    """Floats for reading: thousands separators, four significant digits (integers and text,
+    such as years, are left as they are; the CSV keeps full precision)."""
+    if not re.fullmatch(r"-?\d+\.\d+(e-?\d+)?", cell):
+        return cell
+    value = float(cell)
+    if value.is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 # --------------------------------------------------------------------------- parameters
@@ -253,10 +287,10 @@ class RegistryDirective(SphinxDirective):
             title = "All commodities (*)" if commodity == "*" else commodity
             sec = section(self, title, f"registry-{commodity if commodity != '*' else 'all'}")
             sec += table(
-                ["parameter", "stage", "region", "value", "low – high", "unit", "source", "note",
+                ["parameter", "stage · region", "value [low, high]", "unit", "source", "note",
                  "line"],
-                ([code(r.parameter), r.stage, r.region, f"{r.value:g}",
-                  f"{r.low:g} – {r.high:g}", r.unit, r.source, r.note, str(r.line)]
+                ([code(r.parameter), f"{r.stage} · {r.region}",
+                  f"{r.value:g} [{r.low:g}, {r.high:g}]", r.unit, r.source, r.note, str(r.line)]
                  for r in rows.itertuples()),
                 classes=["critmin-wide"],
             )
@@ -324,9 +358,13 @@ class TablesDirective(SphinxDirective):
             comment = " ".join(docs.get(("", var), [])).strip()
             if comment:
                 sec += para(comment)
-            types = {f.name: str(f.type) for f in pq.read_schema(_curated_dir() / f"{name}.parquet")}
-            sec += para([nodes.Text(f"{counts.get(name, 0):,} rows; columns in "),
-                         code(f"critmin.data.schema.{var}"), nodes.Text(":")])
+            parquet = pq.read_schema(_curated_dir() / f"{name}.parquet")
+            types = {f.name: str(f.type) for f in parquet}
+            target = f"critmin.data.schema.{var}"
+            ref = addnodes.pending_xref("", code(target), refdomain="py", reftype="data",
+                                        reftarget=target, refwarn=True)
+            sec += para([nodes.Text(f"{counts.get(name, 0):,} rows; columns in "), ref,
+                         nodes.Text(":")])
             sec += table(["column", "Parquet type"],
                          ([code(c), types.get(c, "(missing!)")] for c in columns))
             out.append(sec)
@@ -378,7 +416,7 @@ class GroupsDirective(SphinxDirective):
             sec += table(["iso3", "country", "since", "until", "status", "source"],
                          ([code(m["iso3"]), str(names.get(m["iso3"], "")), m["since"],
                            m["until"] or "(member)", m["status"], m["source"]]
-                          for m in group["members"]))
+                          for m in group["members"]), classes=["critmin-dates"])
             out.append(sec)
         return out
 
@@ -418,9 +456,14 @@ class BuildReportDirective(SphinxDirective):
         kinds: dict[str, list[dict[str, Any]]] = {}
         for item in report:
             kinds.setdefault(item["kind"], []).append(item)
+        folders: dict[str, int] = {}
+        for path in manifest["raw_files"]:
+            top = path.split("/")[0]
+            folders[top] = folders.get(top, 0) + 1
         out: list[nodes.Node] = [field_list([
             ("data edition", manifest["data_edition"]),
-            ("raw files", f"{len(manifest['raw_files'])} (SHA-256 of each in manifest.json)"),
+            ("raw files", f"{len(manifest['raw_files'])} (SHA-256 of each in manifest.json): "
+                          + ", ".join(f"{k}/ {v}" for k, v in sorted(folders.items()))),
             ("rows", ", ".join(f"{k} {v:,}" for k, v in manifest["counts"].items())),
             ("report entries", f"{len(report):,}"),
         ])]
@@ -437,6 +480,39 @@ class BuildReportDirective(SphinxDirective):
                                                     self.options else [])
         out.append(table(headers, rows, classes=["critmin-wide"]))
         return out
+
+
+class ConstantDirective(SphinxDirective):
+    """A module constant of critmin rendered as a table: a dict as key/value rows, a sequence
+    as one row per item. The argument is the dotted name (``critmin.data.schema.AGGREGATES``)."""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict[str, Any]] = {"headers": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        module_name, _, attr = name.rpartition(".")
+        value = getattr(importlib.import_module(module_name), attr)
+        headers = (self.options.get("headers") or "key value").split()
+        if isinstance(value, dict):
+            rows = ([code(str(k)), str(v)] for k, v in value.items())
+        else:
+            headers = headers[:1]
+            rows = ([code(str(v))] for v in value)
+        return [table(headers, rows)]
+
+
+class ChainsDirective(SphinxDirective):
+    """The supply chains the engine simulates (``critmin.engine.chains.CHAINS``)."""
+
+    def run(self) -> list[nodes.Node]:
+        if importlib.util.find_spec("critmin.engine.chains") is None:
+            return [para("The chains are not in this build of critmin yet.")]
+        from critmin.engine.chains import CHAINS
+
+        return [table(["commodity", "stages (upstream → downstream)", "by-product of"],
+                      ([code(c.commodity), " → ".join(c.stages),
+                        " ".join(c.host) if c.host else ""] for c in CHAINS.values()))]
 
 
 class CommoditiesDirective(SphinxDirective):
@@ -522,6 +598,9 @@ class ApiDirective(SphinxDirective):
         submodules = sorted(m.name for m in pkgutil.iter_modules(getattr(package, "__path__", []))
                             if not m.name.startswith("_") and m.name not in exclude)
         out: list[nodes.Node] = []
+        if not hasattr(package, "__path__"):  # a plain module: all of it
+            return nested_parse_to_nodes(self.state, _automodule(name),
+                                         allow_section_headings=False)
         if getattr(package, "__file__", None):  # a regular package: its own public API first
             out += nested_parse_to_nodes(self.state, _package_rst(package, submodules),
                                          allow_section_headings=False)
@@ -535,20 +614,32 @@ class ApiDirective(SphinxDirective):
 
 
 def _package_rst(package: Any, submodules: Sequence[str]) -> str:
-    """automodule for a package; a function that shares its name with a submodule
-    (``critmin.metrics.concentration``) is documented unindexed, the module keeps the name."""
-    clash = [n for n in submodules if not isinstance(getattr(package, n, None), type(package))
-             and hasattr(package, n)]
-    text = _automodule(package.__name__, exclude=clash)
-    for name in clash:
-        text += (f"\n.. autofunction:: {package.__name__}::{name}\n   :no-index:\n")
+    """The package's public names (``__all__``): its own objects indexed under the package,
+    re-exported ones shown here unindexed (their home module's entry is the link target, so a
+    name never has two), and a function named like a submodule (``critmin.metrics.coverage``)
+    unindexed too, the module keeping the name."""
+    name = package.__name__
+    public = list(getattr(package, "__all__", ()))
+    own = [n for n in public if getattr(getattr(package, n), "__module__", name) == name
+           and n not in submodules]
+    text = _automodule(name, members=own)
+    for member in public:
+        if member in own:
+            continue
+        obj = getattr(package, member)
+        kind = ("autoclass" if isinstance(obj, type) else
+                "autofunction" if callable(obj) else "autodata")
+        text += f"\n.. {kind}:: {name}::{member}\n   :no-index:\n"
     return text
 
 
-def _automodule(name: str, exclude: Sequence[str] = ()) -> str:
-    lines = [f".. automodule:: {name}", "   :members:", "   :show-inheritance:"]
-    if exclude:
-        lines.append(f"   :exclude-members: {', '.join(exclude)}")
+def _automodule(name: str, members: Sequence[str] | None = None) -> str:
+    """An automodule directive: all public members, or only ``members`` (none if empty)."""
+    lines = [f".. automodule:: {name}", "   :show-inheritance:"]
+    if members is None:
+        lines.append("   :members:")
+    elif members:
+        lines.append(f"   :members: {', '.join(members)}")
     return "\n".join(lines) + "\n"
 
 
@@ -564,24 +655,35 @@ def factory_defaults(app: Sphinx, what: str, name: str, obj: Any, options: Any,
 
 class ModuleStatusDirective(SphinxDirective):
     """Which parts of the design exist in this build: each content line is
-    ``module.path | what it is``; the table says present or not yet."""
+    ``module.path | what it is`` (or ``cli:critmin COMMAND | …`` for a CLI command); the table
+    says implemented or not yet."""
 
     has_content = True
 
     def run(self) -> list[nodes.Node]:
+        commands = {c.name for c in cli_tree.walk(cli_tree.app_command())}
         rows = []
         for line in self.content:
             if not line.strip():
                 continue
             module, _, what = (s.strip() for s in line.partition("|"))
+            if module.startswith("cli:"):
+                module = module.removeprefix("cli:")
+                present = module in commands
+                rows.append([code(module), what, _status(present)])
+                continue
             try:
                 present = importlib.util.find_spec(module) is not None
             except ModuleNotFoundError:
                 present = False
-            status = nodes.strong("implemented", "implemented") if present else nodes.emphasis(
-                "not yet", "not yet")
-            rows.append([code(module), what, status])
+            rows.append([code(module), what, _status(present)])
         return [table(["module", "what it does", "status"], rows)]
+
+
+def _status(present: bool) -> nodes.Node:
+    if present:
+        return nodes.strong("implemented", "implemented")
+    return nodes.emphasis("not yet", "not yet")
 
 
 # --------------------------------------------------------------------------- references
@@ -670,6 +772,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
         "critmin-groups": GroupsDirective,
         "critmin-build-report": BuildReportDirective,
         "critmin-commodities": CommoditiesDirective,
+        "critmin-constant": ConstantDirective,
+        "critmin-chains": ChainsDirective,
         "critmin-scenario-schema": ScenarioSchemaDirective,
         "critmin-api": ApiDirective,
         "critmin-module-status": ModuleStatusDirective,

@@ -60,12 +60,20 @@ class FieldDoc:
 
 
 def models(schema: dict[str, Any]) -> Iterator[ModelDoc]:
-    """The root model first, then every ``$defs`` model in the schema's order."""
-    root = schema.get("title", "root")
-    yield _model(root, schema)
-    for name, spec in schema.get("$defs", {}).items():
-        if "properties" in spec or spec.get("type") == "object":
-            yield _model(name, spec)
+    """The root model first, then the ``$defs`` models in the order the fields reach them
+    (breadth first), then any the fields do not reach."""
+    defs = {name: spec for name, spec in schema.get("$defs", {}).items()
+            if "properties" in spec or spec.get("type") == "object"}
+    queue = [_model(schema.get("title", "root"), schema)]
+    seen = {queue[0].name}
+    while queue:
+        model = queue.pop(0)
+        yield model
+        for piece in (p for f in model.fields for p in f.type):
+            if isinstance(piece, Ref) and piece.model in defs and piece.model not in seen:
+                seen.add(piece.model)
+                queue.append(_model(piece.model, defs[piece.model]))
+    yield from (_model(name, spec) for name, spec in defs.items() if name not in seen)
 
 
 def undocumented_fields(schema: dict[str, Any]) -> list[str]:

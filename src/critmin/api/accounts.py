@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from critmin.api import security
@@ -82,6 +82,9 @@ class NewSession:
 
 
 def open_session(db: Session, user: User, hours: float) -> NewSession:
+    """A new browser session (the user's expired ones are removed on the way)."""
+    db.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id,
+                                            BrowserSession.expires_at <= utcnow()))
     token, csrf = security.new_token(), security.new_token()
     db.add(BrowserSession(token_hash=security.digest(token), user_id=user.id, csrf_token=csrf,
                           expires_at=utcnow() + timedelta(hours=hours)))

@@ -67,7 +67,7 @@ def authenticate(request: Request, db: Session) -> Principal | None:
     key = _api_key(request)
     if key is not None:
         row = db.execute(
-            select(User, Organisation)
+            select(User, Organisation, ApiKey)
             .join(ApiKey, ApiKey.user_id == User.id)
             .join(Organisation, Organisation.id == User.org_id)
             .where(ApiKey.key_hash == security.digest(key), ApiKey.revoked_at.is_(None),
@@ -75,26 +75,35 @@ def authenticate(request: Request, db: Session) -> Principal | None:
         ).first()
         if row is None:
             raise ApiError(401, "API key not valid (revoked or mistyped); create a new one")
+        _touch(db, row[2])
         return _principal(row[0], row[1], "key")
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    row = db.execute(
+    found = db.execute(
         select(User, Organisation, BrowserSession)
         .join(BrowserSession, BrowserSession.user_id == User.id)
         .join(Organisation, Organisation.id == User.org_id)
         .where(BrowserSession.token_hash == security.digest(token),
                BrowserSession.expires_at > utcnow(), User.active.is_(True))
     ).first()
-    if row is None:
+    if found is None:
         return None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER.lower())
         if not (security.same(sent, request.cookies.get(CSRF_COOKIE))
-                and security.same(sent, row[2].csrf_token)):
+                and security.same(sent, found[2].csrf_token)):
             raise ApiError(403, f"missing or wrong {CSRF_HEADER} header: send the value of the "
                                 f"{CSRF_COOKIE} cookie")
-    return _principal(row[0], row[1], "session")
+    return _principal(found[0], found[1], "session")
+
+
+def _touch(db: Session, key: ApiKey) -> None:
+    """Record when a key was last used (at most once a minute: reads stay cheap)."""
+    now = utcnow()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        key.last_used_at = now
+        db.commit()
 
 
 def current(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:

@@ -80,6 +80,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def updated(session: Session, statement: Any) -> int:
+    """Run an UPDATE and return how many rows it changed (conditional state flips)."""
+    from sqlalchemy import CursorResult
+
+    result = session.execute(statement)
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
 def alembic_config(engine: Engine) -> Any:
     """An alembic Config pointing at the package's migrations and at ``engine``."""
     from alembic.config import Config

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import BaseModel
+
 from critmin.scenario.yamlio import ScenarioFileError, parse_yaml, validation_error
 
 #: Content types accepted for a raw document body.
@@ -31,13 +33,13 @@ class Checked:
     name: str | None
 
 
-def scenario_model() -> type | None:
+def scenario_model() -> type[BaseModel] | None:
     """The simulator's Scenario model, or None in a build that does not have it yet."""
     try:
         from critmin.scenario.model import Scenario
     except ImportError:
         return None
-    return Scenario  # type: ignore[no-any-return]
+    return Scenario
 
 
 def check(text: str, content_type: str = "yaml", label: str = "scenario") -> Checked:
@@ -58,7 +60,7 @@ def check(text: str, content_type: str = "yaml", label: str = "scenario") -> Che
     from critmin.scenario.yamlio import model_hash
 
     try:
-        instance = model.model_validate(data)
+        instance = model.model_validate(data, context={})  # context: cross-field checks
     except ValidationError as err:
         raise validation_error(label, err, data, lines, model) from None
     except CritminError as err:

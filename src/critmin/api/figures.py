@@ -38,9 +38,9 @@ def share_map(commodity: str, stage: str | None = None, year: int | None = None
     stage_name, year_shown = str(table.stage.iloc[0]), int(table.year.iloc[0])
     unit = str(table.unit.dropna().iloc[0]) if table.unit.notna().any() else ""
     fig = go.Figure(go.Choropleth(
-        locations=rows.iso3, z=(rows.share * 100).round(2), locationmode="ISO-3",
-        text=rows.country, colorscale="YlOrRd", zmin=0,
-        customdata=rows.value,
+        locations=rows.iso3.tolist(), z=(rows.share * 100).round(2).tolist(),
+        locationmode="ISO-3", text=rows.country.tolist(), colorscale="YlOrRd", zmin=0,
+        customdata=rows.value.tolist(),
         hovertemplate="%{text}: %{z:.1f}% of world<br>%{customdata:,.0f} " + unit
                       + "<extra></extra>",
         colorbar={"title": {"text": "% of world"}}))
@@ -48,8 +48,10 @@ def share_map(commodity: str, stage: str | None = None, year: int | None = None
     fig.update_layout(
         title={"text": f"{slug} — {stage_name} production {year_shown}: share of world total"
                        + (f" (USGS MCS {edition})" if edition else "")},
-        geo={"showframe": False, "showcoastlines": True, "projection": {"type": "natural earth"},
-             "showland": True, "landcolor": "#eeeeee", "showcountries": True},
+        geo={"showframe": False, "showcoastlines": True, "showland": True,
+             "landcolor": "#eeeeee", "showcountries": True,
+             "projection": {"type": "natural earth", "rotation": {"lon": 10}},
+             "center": {"lon": 10, "lat": 15}, "lataxis": {"range": [-58, 85]}},
         margin={"l": 0, "r": 0, "t": 50, "b": 0})
     out = _figure_json(fig)
     out["meta"] = {"commodity": slug, "stage": stage_name, "year": year_shown,
@@ -147,3 +149,48 @@ def chain_sankey(commodity: str, year: int | None = None, top: int = 8) -> dict[
     out["meta"] = {"commodity": slug, "year": year_used, "stages": used_stages, "unit": unit,
                    "us_use": us}
     return out
+
+
+def run_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Figures of a run's results: price paths by bloc per stage, and the shortfall."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    periods, blocs = result["periods"], result["blocs"]
+    colours = {b: qualitative.Plotly[i % 10] for i, b in enumerate(blocs)}
+    figures = []
+    for node, by_bloc in result["series"]["price"].items():
+        fig = go.Figure()
+        for bloc in blocs:
+            shocked = by_bloc[bloc]
+            if "p05" in shocked:
+                fig.add_trace(go.Scatter(
+                    x=periods + periods[::-1], y=shocked["p95"] + shocked["p05"][::-1],
+                    fill="toself", line={"width": 0}, fillcolor=colours[bloc], opacity=0.15,
+                    hoverinfo="skip", showlegend=False, name=f"{bloc} 5–95%"))
+            fig.add_trace(go.Scatter(x=periods, y=shocked["mean"], name=bloc,
+                                     line={"color": colours[bloc], "width": 2}))
+            fig.add_trace(go.Scatter(
+                x=periods, y=result["series"]["baseline_price"][node][bloc]["mean"],
+                name=f"{bloc} baseline", line={"color": colours[bloc], "dash": "dot",
+                                               "width": 1}))
+        fig.update_layout(title={"text": f"{node}: price by bloc (USD/t), scenario vs baseline"},
+                          yaxis={"title": {"text": "USD/t"}}, margin={"t": 50, "r": 10},
+                          legend={"orientation": "h"})
+        out = _figure_json(fig)
+        out["meta"] = {"name": f"price:{node}", "node": node}
+        figures.append(out)
+    fig = go.Figure()
+    for node, by_bloc in result["series"]["shortfall"].items():
+        for bloc in blocs:
+            values = by_bloc[bloc]["mean"]
+            if any(v for v in values if v):
+                fig.add_trace(go.Bar(x=periods, y=values, name=f"{node} · {bloc}"))
+    fig.update_layout(barmode="stack", title={"text": "Shortfall caused by the shock "
+                                                      "(unmet final demand above baseline, t)"},
+                      yaxis={"title": {"text": "t per period"}}, margin={"t": 50, "r": 10},
+                      legend={"orientation": "h"})
+    out = _figure_json(fig)
+    out["meta"] = {"name": "shortfall"}
+    figures.append(out)
+    return figures

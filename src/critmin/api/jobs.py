@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Final
 
 from sqlalchemy import select, update
 
-from critmin.api.db import transaction, utcnow
+from critmin.api.db import transaction, updated, utcnow
 from critmin.api.models import Run
 from critmin.api.security import new_token
 
@@ -197,17 +197,13 @@ class JobQueue:
                 if run_id is None:
                     return
                 now = utcnow()
-                claimed = db.execute(
-                    update(Run).where(Run.id == run_id, Run.status == "queued")
-                    .values(status="running", runner=self.runner, started_at=now,
-                            heartbeat_at=now)).rowcount
+                claimed = updated(db, update(Run).where(Run.id == run_id,
+                                                         Run.status == "queued")
+                                  .values(status="running", runner=self.runner,
+                                          started_at=now, heartbeat_at=now))
             if claimed != 1:
                 continue  # another server took it
-            worker = self._spawn(run_id)
-            self.procs[run_id] = worker
-            with transaction(self.sessions) as db:
-                db.execute(update(Run).where(Run.id == run_id)
-                           .values(worker_pid=worker.proc.pid))
+            self.procs[run_id] = self._spawn(run_id)  # the worker records its own pid
 
     def _spawn(self, run_id: str) -> Worker:
         env = dict(os.environ)

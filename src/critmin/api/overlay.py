@@ -15,7 +15,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -80,7 +80,7 @@ def validate_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def apply(facts: pd.DataFrame, rows: list[Mapping[str, Any]], label: str) -> pd.DataFrame:
+def apply(facts: pd.DataFrame, rows: Sequence[Mapping[str, Any]], label: str) -> pd.DataFrame:
     """``facts`` with the overlay rows replacing matching facts and added where none match."""
     import numpy as np
     import pandas as pd
@@ -98,7 +98,7 @@ def apply(facts: pd.DataFrame, rows: list[Mapping[str, Any]], label: str) -> pd.
     out.loc[hit, "unit"] = merged.loc[hit, "unit_overlay"].to_numpy()
     out.loc[hit, "flag"] = "reported"
     out.loc[hit, "source"] = SOURCE
-    out.loc[hit, "note"] = f"{label}: " + merged.loc[hit, "note_overlay"].astype(str).to_numpy()
+    out.loc[hit, "note"] = _notes(label, merged.loc[hit, "note_overlay"])
     matched = facts.loc[hit, keys].drop_duplicates()
     new = over.merge(matched, on=keys, how="left", indicator=True)
     new = new[new.pop("_merge") == "left_only"]
@@ -106,8 +106,8 @@ def apply(facts: pd.DataFrame, rows: list[Mapping[str, Any]], label: str) -> pd.
         group = ["commodity", "stage", "year", "statistic"]
         latest = facts.groupby(group, as_index=False)["edition"].max()
         new = new.merge(latest, on=group, how="left")
-        new["edition"] = new["edition"].fillna(facts["edition"].max()).astype(
-            facts["edition"].dtype)
+        newest = facts["edition"].max() if len(facts) else _newest_edition()
+        new["edition"] = new["edition"].fillna(newest).astype(facts["edition"].dtype)
         names = _country_names()
         added = pd.DataFrame({
             "source": SOURCE, "edition": new["edition"].to_numpy(),
@@ -117,12 +117,22 @@ def apply(facts: pd.DataFrame, rows: list[Mapping[str, Any]], label: str) -> pd.
             "year": new["year"].to_numpy(), "statistic": new["statistic"].to_numpy(),
             "value": new["value"].to_numpy(float), "unit": new["unit"].to_numpy(),
             "basis": "", "flag": "reported",
-            "note": (f"{label}: " + new["note"].astype(str)).to_numpy(),
+            "note": _notes(label, new["note"]),
             "raw_unit": new["unit"].to_numpy(), "detail": "organisation overlay",
             "raw_file": "", "raw_line": np.zeros(len(new), dtype=facts["raw_line"].dtype),
         })
         out = pd.concat([out, added[facts.columns]], ignore_index=True)
     return out
+
+
+def _newest_edition() -> int:
+    from critmin.data import sql
+
+    return int(sql("SELECT max(edition) AS e FROM facts").e.iloc[0])
+
+
+def _notes(label: str, notes: pd.Series) -> list[str]:
+    return [f"{label}: {n}" if n else label for n in notes.fillna("").astype(str)]
 
 
 def _country_names() -> dict[str, str]:
@@ -132,13 +142,13 @@ def _country_names() -> dict[str, str]:
     return dict(zip(table.iso3, table.name, strict=True))
 
 
-def fingerprint(rows: list[Mapping[str, Any]]) -> str:
+def fingerprint(rows: Sequence[Mapping[str, Any]]) -> str:
     """12 hex digits identifying an overlay's content (recorded in the data edition)."""
     canonical = json.dumps(sorted(json.dumps(dict(r), sort_keys=True) for r in rows))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def materialise(rows: list[Mapping[str, Any]], label: str, folder: Path) -> Path:
+def materialise(rows: Sequence[Mapping[str, Any]], label: str, folder: Path) -> Path:
     """A curated-data folder with the overlay applied (other tables linked, not copied)."""
     from critmin.data import store
 

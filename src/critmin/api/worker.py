@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from critmin.api.db import make_engine, session_factory, transaction, utcnow
+from critmin.api.db import make_engine, session_factory, transaction, updated, utcnow
 from critmin.api.models import Overlay, OverlayRow, Run, RunResult, ScenarioVersion
 from critmin.api.settings import default_db_url
 from critmin.errors import CritminError
@@ -30,15 +30,18 @@ from critmin.errors import CritminError
 log = logging.getLogger("critmin.worker")
 
 
-def die_with_parent() -> None:
-    """Exit when the server that started us exits, however it exits."""
-    parent = os.getppid()
+def die_with_parent(parent: int) -> None:
+    """Exit when the server process ``parent`` that started us exits, however it exits.
+
+    ``parent`` comes from the runner id rather than ``os.getppid()``, so a server that died
+    before this line ran is noticed too.
+    """
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the server died before prctl took effect
         os._exit(3)
 
     def watch() -> None:
@@ -55,9 +58,9 @@ def finish(factory, run_id: str, runner: str, *, payload: dict | None = None,  #
     """Write the outcome atomically; False if the run was no longer ours (nothing written)."""
     status = "succeeded" if error is None else "failed"
     with transaction(factory) as db:
-        flipped = db.execute(
-            update(Run).where(Run.id == run_id, Run.status == "running", Run.runner == runner)
-            .values(status=status, finished_at=utcnow(), error=error)).rowcount
+        flipped = updated(db, update(Run).where(Run.id == run_id, Run.status == "running",
+                                                Run.runner == runner)
+                          .values(status=status, finished_at=utcnow(), error=error))
         if flipped != 1:  # nothing was changed: the commit is empty
             return False
         if payload is not None:
@@ -70,13 +73,18 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s worker %(levelname)s %(message)s")
     run_id, runner = argv[0], argv[1]
-    die_with_parent()
+    die_with_parent(int(runner.split(":")[1]))
     factory = session_factory(make_engine(os.environ.get("CRITMIN_DB_URL") or default_db_url()))
+    with transaction(factory) as db:  # from now on this process dies with its server
+        mine = updated(db, update(Run).where(Run.id == run_id, Run.status == "running",
+                                            Run.runner == runner)
+                       .values(worker_pid=os.getpid()))
+    if mine != 1:
+        log.info("run %s is not ours to execute", run_id)
+        return 0
     with factory() as db:
         run = db.get(Run, run_id)
-        if run is None or run.status != "running" or run.runner != runner:
-            log.info("run %s is not ours to execute", run_id)
-            return 0
+        assert run is not None
         version = db.get(ScenarioVersion, run.scenario_version_id)
         assert version is not None
         overlay = db.get(Overlay, run.overlay_id) if run.overlay_id else None

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from critmin.cli import data, params, risk, run, scenario
+from critmin.cli import data, params, risk, run, scenario, serve
 
 app = typer.Typer(
     name="critmin",
@@ -25,6 +25,7 @@ app.add_typer(risk.app, name="risk")
 app.add_typer(params.app, name="params")
 app.add_typer(scenario.app, name="scenario")
 run.register(app)
+serve.register(app)
 
 
 def main() -> None:
@@ -41,10 +42,10 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as err:  # click usage errors carry their own exit code
-        import click
+    except Exception as err:  # usage errors (typer's own click) carry their exit code
+        from typer._click.exceptions import ClickException
 
-        if isinstance(err, click.ClickException):
+        if isinstance(err, ClickException):
             err.show()
             sys.exit(err.exit_code)
         raise

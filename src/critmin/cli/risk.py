@@ -184,11 +184,11 @@ def show(
 
     Shares are fractions of the world total; HHI is shown on 0–10,000.
     """
+    from datetime import date
+
     from critmin.errors import UnknownNameError
     from critmin.metrics.concentration import hhi_points
     from critmin.metrics.exposure import latest_per_market, method_columns, risk_table
-
-    from datetime import date
 
     membership_date = (
         None if as_of == "year-end" else date.today().isoformat() if as_of == "today" else as_of

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,9 +59,21 @@ def _connect(directory: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
+_local = threading.local()
+
+
 def connection() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per curated table plus ``facts_latest``."""
-    return _connect(str(data_dir()))
+    """A DuckDB cursor with one view per curated table plus ``facts_latest``.
+
+    One cursor per thread over a shared in-memory database: a DuckDB connection serves one
+    thread at a time, and the web app answers requests from several.
+    """
+    key = str(data_dir())
+    cursors = _local.__dict__.setdefault("cursors", {})
+    if key not in cursors or cursors[key][0] is not _connect(key):
+        base = _connect(key)
+        cursors[key] = (base, base.cursor())
+    return cursors[key][1]
 
 
 def sql(query: str, params: list[Any] | None = None) -> pd.DataFrame:

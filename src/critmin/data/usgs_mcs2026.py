@@ -98,15 +98,23 @@ def stage_of(detail: str, statistic: str) -> str:
 
 
 def _basis(other_notes: str) -> str:
-    """``'(Data in metric tons, cobalt content, unless …)'`` → ``'cobalt content'``."""
-    m = re.search(
-        r"\(Data in [^,()]*(?:\([^)]*\))?[^,()]*,\s*(.+?)(?:,?\s*unless otherwise specified)?\)",
-        other_notes or "",
-    )
-    if not m:
+    """``'(Data in metric tons, rare-earth-oxide (REO) equivalent, unless …)'`` → the basis.
+
+    The parenthesis is matched by depth, since the basis itself may hold one ("(REO)").
+    """
+    text = other_notes or ""
+    begin = text.find("(Data in ")
+    if begin < 0:
         return ""
-    basis = m.group(1).strip().rstrip(",")
-    return "" if basis.lower().startswith("unless") else basis
+    depth, stop = 0, len(text)
+    for i in range(begin, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            stop = i
+            break
+    inner = re.sub(r",?\s*unless otherwise specified\s*$", "", text[begin + 9 : stop]).strip()
+    _, _, basis = inner.partition(",")
+    return basis.strip().rstrip(",")
 
 
 @dataclass

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from critmin.engine import network
-from critmin.engine.kernels import Array, MarketArrays, Response, region_volume, respond
+from critmin.engine.kernels import (
+    Array,
+    MarketArrays,
+    Response,
+    compress,
+    excess_slope,
+    region_volume,
+    respond,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,7 @@ BALANCE_RTOL = 1e-12
 MAX_NEWTON = 200
 MAX_STEP = 4.0  # largest Newton step in log price per iteration (a factor e^4 ≈ 55)
 LOG_RANGE = 300.0  # search window around p0 in log price
+WARM_RANGE = 30.0  # warm starts further than this from p0 (inactive blocs) restart nearer
 MAX_REGIME_ROUNDS = 60
 SIMULTANEOUS_ROUNDS = 8  # after this many rounds only the largest violation per row moves
 
@@ -75,11 +84,13 @@ def clear(
     state0: Array | None = None,
 ) -> Solution:
     """Solve all problems of ``m``; ``log_price0``/``state0`` are warm starts (n, B)/(n, P)."""
+    full = m
+    m = compress(full)
     n, n_blocs = m.n, m.n_blocs
     member = membership(m)
-    y_start = (
-        np.broadcast_to(m.log_p0, (n, n_blocs)).copy() if log_price0 is None else log_price0.copy()
-    )
+    y_start = np.broadcast_to(m.log_p0, (n, n_blocs)).copy()
+    if log_price0 is not None:  # warm start, within a sane window around p0
+        y_start = np.clip(log_price0, m.log_p0 - WARM_RANGE, m.log_p0 + WARM_RANGE)
     state = initial_state(m) if state0 is None else state0.astype(np.int8).copy()
     state = _feasible_start(m, state)
     scale = region_volume(m) @ member  # (n, B)
@@ -87,17 +98,18 @@ def clear(
     g = np.zeros(m.wedge.shape[:2])
     todo = np.arange(n)
     rounds = 0
-    for rounds in range(1, MAX_REGIME_ROUNDS + 1):  # noqa: B007 - rounds reported
+    for rounds in range(1, MAX_REGIME_ROUNDS + 1):
         codes = network.encode(state[todo])
         for code in np.unique(codes):
             rows = todo[codes == code]
             y[rows], g[rows] = _solve_regime(m.take(rows), network.regime(n_blocs, int(code)),
                                              y_start[rows], member, scale[rows])
-        new_state = _update_states(m.take(todo), y[todo], g[todo], state[todo], scale[todo],
-                                   single=rounds > SIMULTANEOUS_ROUNDS)
+        new_state = _update_states(m.wedge[todo], m.cap[todo], y[todo], g[todo], state[todo],
+                                   scale[todo], single=rounds > SIMULTANEOUS_ROUNDS)
         changed = np.any(new_state != state[todo], axis=1)
         state[todo] = new_state
-        y_start[todo] = y[todo]
+        sane = np.abs(y[todo] - m.log_p0[todo]) < LOG_RANGE - 1.0  # not an infeasible regime
+        y_start[todo] = np.where(sane, y[todo], y_start[todo])
         todo = todo[changed]
         if todo.size == 0:
             break
@@ -110,17 +122,21 @@ def clear(
             ref = clear_one(m, int(row))
             y[row], g[row], state[row] = ref.log_price, ref.flow, ref.state
         fallback = int(todo.size)
-    resp = respond(m, y[:, m.bloc_of])
-    residual = bloc_excess(m, resp, member) + g @ network.incidence(n_blocs).T
+    resp = respond(full, y[:, full.bloc_of])
+    residual = bloc_excess(full, resp, membership(full)) + g @ network.incidence(n_blocs).T
     return Solution(y, g, state, resp, residual, rounds, fallback)
 
 
 def _feasible_start(m: MarketArrays, state: Array) -> Array:
-    """Interior states are impossible on a direction whose cap is zero: start those shut."""
-    zero_pos = (m.cap[..., 0] <= 0) & (state == network.POS_INT)
-    zero_neg = (m.cap[..., 1] <= 0) & (state == network.NEG_INT)
+    """Warm starts that this period's caps rule out start shut: interior links on a direction
+    whose cap is now zero, capped links whose cap is gone (shutting keeps links a forest)."""
+    cap_pos, cap_neg = m.cap[..., 0], m.cap[..., 1]
+    shut = (((cap_pos <= 0) & (state == network.POS_INT))
+            | ((cap_neg <= 0) & (state == network.NEG_INT))
+            | (~np.isfinite(cap_pos) & (state == network.POS_CAP))
+            | (~np.isfinite(cap_neg) & (state == network.NEG_CAP)))
     out = state.copy()
-    out[zero_pos | zero_neg] = network.ZERO
+    out[shut] = network.ZERO
     return out
 
 
@@ -139,10 +155,9 @@ def _solve_regime(
 
     def balance(z: Array) -> tuple[Array, Array, Array]:
         y = z @ comp.T + offset
-        resp = respond(m, y[:, m.bloc_of])
-        excess = bloc_excess(m, resp, member)
-        d_excess = resp.d_excess @ member
-        return (excess + fixed_nx) @ comp, d_excess @ comp, excess
+        region_excess, region_slope = excess_slope(m, y[:, m.bloc_of])
+        excess = region_excess @ member
+        return (excess + fixed_nx) @ comp, (region_slope @ member) @ comp, excess
 
     z0 = y_start[:, reg.roots] - offset[:, reg.roots]
     centre = m.log_p0 + np.zeros_like(z0)
@@ -155,7 +170,7 @@ def _solve_regime(
     return y, g
 
 
-def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:  # noqa: ANN001
+def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:
     """Roots of decreasing 1-D functions, one per column, vectorised over rows.
 
     Newton steps (capped at ``MAX_STEP``) inside a bracket that tightens with every evaluation;
@@ -166,6 +181,7 @@ def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:  #
     lo = np.full_like(z, -np.inf)
     hi = np.full_like(z, np.inf)
     expand = np.ones_like(z)
+    last_step = np.full_like(z, np.inf)
     z_min, z_max = centre - LOG_RANGE, centre + LOG_RANGE
     z = np.clip(z, z_min, z_max)
     done = np.zeros(z.shape, dtype=bool)
@@ -180,22 +196,30 @@ def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:  #
         done |= stuck | narrow
         if done.all():
             break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.clip(-value / slope, -MAX_STEP, MAX_STEP)
-        candidate = z + step
-        newton_ok = (slope < 0) & np.isfinite(candidate) & (candidate > lo) & (candidate < hi)
         bracketed = np.isfinite(lo) & np.isfinite(hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = -value / slope
+        limit = np.where(bracketed, MAX_STEP, np.maximum(MAX_STEP, expand))
+        step = np.clip(raw, -limit, limit)
+        candidate = z + step
+        # Newton must stay inside the bracket and, once bracketed, at least halve its step
+        # (else it can bounce across a kink of the supply curve): rtsafe's rule
+        shrinking = ~bracketed | (np.abs(step) <= 0.5 * last_step)
+        newton_ok = ((slope < 0) & np.isfinite(candidate) & (candidate > lo) & (candidate < hi)
+                     & shrinking)
         search = np.where(positive, z + expand, z - expand)
         with np.errstate(invalid="ignore"):
             fallback = np.where(bracketed, 0.5 * (lo + hi), search)
-        expand = np.where(~newton_ok & ~bracketed, expand * 2.0, expand)
+        clipped = np.abs(raw) > limit
+        expand = np.where(~bracketed & (~newton_ok | clipped), expand * 2.0, expand)
         z_new = np.clip(np.where(newton_ok, candidate, fallback), z_min, z_max)
+        last_step = np.where(done, last_step, np.abs(z_new - z))
         z = np.where(done, z, z_new)
     return z
 
 
 def _update_states(
-    m: MarketArrays, y: Array, g: Array, state: Array, scale: Array, *, single: bool
+    wedge: Array, cap: Array, y: Array, g: Array, state: Array, scale: Array, *, single: bool
 ) -> Array:
     """Next regime from the complementarity conditions, keeping price links a forest.
 
@@ -206,13 +230,13 @@ def _update_states(
     straight to its own bound. With ``single`` only each row's largest violation moves (damping
     for the rare regimes that cycle). The loop over pairs (at most six) is over bloc pairs.
     """
-    n_blocs = m.n_blocs
+    n_blocs = y.shape[1]
     pi, pj = network.pairs(n_blocs)
     n_pairs = len(pi)
     rows = np.arange(len(y))
     gap = y[:, pj] - y[:, pi]  # log price of j minus i
-    w_pos, w_neg = m.wedge[..., 0], m.wedge[..., 1]
-    cap_pos, cap_neg = m.cap[..., 0], m.cap[..., 1]
+    w_pos, w_neg = wedge[..., 0], wedge[..., 1]
+    cap_pos, cap_neg = cap[..., 0], cap[..., 1]
     flow_tol = 1e-10 * np.maximum(scale[:, pi], scale[:, pj]) + 1e-300
     s = state
     # interior links whose flow left its bounds

@@ -52,6 +52,9 @@ class MarketArrays:
     extra_demand: Array  # (n, R) fixed demand added by policy hooks (stockpile purchases)
     wedge: Array  # (n, P, 2) log wedges
     cap: Array  # (n, P, 2) directed flow caps
+    #: (R,) regions with equal ids have identical curve shapes (elasticities, u0, stock rules) in
+    #: every row, so :func:`compress` may sum them; None = unknown (no merging)
+    shape_class: Array | None = None
 
     @property
     def n(self) -> int:
@@ -59,10 +62,12 @@ class MarketArrays:
 
     def take(self, rows: Array) -> MarketArrays:
         """The sub-problem for ``rows`` (fancy-indexed copies of every per-problem array)."""
+        if len(rows) == self.n and np.array_equal(rows, np.arange(self.n)):
+            return self
         changes = {
             f.name: getattr(self, f.name)[rows]
             for f in fields(self)
-            if f.name not in ("bloc_of", "n_blocs")
+            if f.name not in ("bloc_of", "n_blocs", "shape_class")
         }
         return replace(self, **changes)
 
@@ -113,6 +118,43 @@ def respond(m: MarketArrays, log_price: Array) -> Response:
     )
 
 
+def excess_slope(m: MarketArrays, log_price: Array) -> tuple[Array, Array]:
+    """Excess demand (incl. policy extras) and its derivative per region: the solver's inner
+    loop. Same curves as :func:`respond`, fused in place, skipping floors, dumping floors and
+    input limits when no region of ``m`` has them."""
+    z = log_price - m.log_p0
+    excess = np.exp(m.demand_elasticity * z)
+    excess *= m.demand_ref
+    slope = m.demand_elasticity * excess
+    target = np.exp(-m.inv_sensitivity * z)
+    target *= m.inv_target
+    excess += m.inv_adjust * (target - m.inv_stock)
+    target *= m.inv_adjust
+    target *= m.inv_sensitivity
+    slope -= target
+    has_floor = bool(np.isfinite(m.log_floor).any())
+    z_eff = np.maximum(log_price, m.log_floor) - m.log_p0 if has_floor else z
+    u = np.exp(m.supply_elasticity * z_eff)
+    u *= m.utilisation
+    util = np.minimum(u, 1.0)
+    elastic = u < 1.0
+    if bool((m.min_utilisation > 0).any()):
+        util = np.maximum(util, m.min_utilisation)
+        elastic &= u > m.min_utilisation
+    supply = util * m.capacity
+    if bool(np.isfinite(m.input_limit).any()):
+        elastic &= supply < m.input_limit
+        supply = np.minimum(supply, m.input_limit)
+    if has_floor:
+        elastic &= log_price > m.log_floor
+    excess -= supply
+    excess += m.extra_demand - m.extra_supply
+    u *= m.capacity
+    u *= m.supply_elasticity
+    slope -= np.where(elastic, u, 0.0)
+    return excess, slope
+
+
 def region_volume(m: MarketArrays) -> Array:
     """A positive size of each region's market (n, R), to scale solver tolerances."""
     finite_limit = np.where(np.isfinite(m.input_limit), m.input_limit, 0.0)
@@ -120,3 +162,46 @@ def region_volume(m: MarketArrays) -> Array:
         m.demand_ref + m.capacity + m.inv_target + m.inv_stock + m.extra_supply + m.extra_demand
         + finite_limit
     )
+
+
+_SUMMED = ("demand_ref", "capacity", "inv_target", "inv_stock", "extra_supply", "extra_demand")
+_SHAPES = ("log_p0", "demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
+           "inv_adjust")
+
+
+def compress(m: MarketArrays) -> MarketArrays:
+    """The same problem on fewer columns: regions of a bloc whose curves have the same shape
+    are summed (isoelastic curves with equal elasticities and kinks add up exactly), regions
+    with nothing to buy or sell are dropped. Regions with an input limit, a price floor or a
+    dumping floor keep their own column. Used inside the solver only; quantities by region
+    are computed on the full arrays afterwards."""
+    if m.shape_class is None:
+        return m
+    supply_on = (m.capacity > 0).any(axis=0)
+    active = supply_on | (m.demand_ref > 0).any(axis=0) | (m.inv_target > 0).any(axis=0) | (
+        m.inv_stock > 0).any(axis=0) | (m.extra_supply != 0).any(axis=0) | (
+        m.extra_demand != 0).any(axis=0)
+    special = supply_on & (np.isfinite(m.input_limit).any(axis=0)
+                           | (m.min_utilisation > 0).any(axis=0)
+                           | np.isfinite(m.log_floor).any(axis=0))
+    regions = np.flatnonzero(active)
+    keys = np.stack([m.bloc_of[regions], m.shape_class[regions],
+                     np.where(special[regions], regions, -1)], axis=1)
+    _, first, column = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    column = column.ravel()
+    if len(first) == len(m.bloc_of):
+        return m
+    rep = regions[first]
+    order = np.argsort(column, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(column[order]) > 0])
+    members = regions[order]
+    changes: dict[str, object] = {
+        name: np.add.reduceat(getattr(m, name)[:, members], starts, axis=1) for name in _SUMMED}
+    changes.update({name: getattr(m, name)[:, rep] for name in _SHAPES if name != "log_p0"})
+    n = m.n
+    keep = special[rep]
+    changes["input_limit"] = np.where(keep, m.input_limit[:, rep], np.inf)
+    changes["min_utilisation"] = np.where(keep, m.min_utilisation[:, rep], 0.0)
+    changes["log_floor"] = np.where(keep, m.log_floor[:, rep], -np.inf)
+    return replace(m, bloc_of=m.bloc_of[rep], shape_class=None,
+                   **changes)  # type: ignore[arg-type]

@@ -117,9 +117,9 @@ def _dual_optimum(prob: _Problem) -> Array:
     for p in range(n_p):
         for d in (0, 1):
             if np.isfinite(prob.cap[p, d]):
-                k = capped.index((p, d))
+                k = n_b + capped.index((p, d))
                 constraints.append({"type": "ineq",
-                                    "fun": lambda x, p=p, d=d, k=k: x[n_b + k] - direction(p, d, x)})
+                                    "fun": lambda x, p=p, d=d, k=k: x[k] - direction(p, d, x)})
             else:
                 constraints.append({"type": "ineq",
                                     "fun": lambda x, p=p, d=d: -direction(p, d, x)})
@@ -207,7 +207,7 @@ def _solve_regime_exact(prob: _Problem, states: tuple[int, ...], y_hint: Array
     return ScalarSolution(y, flow, np.array(states, dtype=np.int8))
 
 
-def _root(fun, start: float, centre: float, tol: float) -> float | None:  # noqa: ANN001
+def _root(fun, start: float, centre: float, tol: float) -> float | None:
     """Root of a decreasing function by bracketing from ``start`` and brentq."""
     f0 = fun(start)
     if abs(f0) <= tol:

@@ -147,4 +147,5 @@ def revoke_key(key_id: str, db: Db, who: Caller) -> dict[str, Any]:
 def _key_json(key: ApiKey) -> dict[str, Any]:
     return {"id": key.id, "name": key.name, "prefix": key.prefix,
             "created_at": key.created_at.isoformat(),
+            "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}

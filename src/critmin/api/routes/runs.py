@@ -92,7 +92,23 @@ def cancel(ident: str, db: Db, who: Analyst) -> dict[str, Any]:
 
 @router.get("/runs/{ident}/results")
 def results(ident: str, db: Db, who: Caller) -> dict[str, Any]:
-    """The results of a succeeded run (409 while it is queued or running, or if it failed)."""
+    """The results of a succeeded run (409 while it is queued or running, or if it failed):
+    price paths by bloc and the shortfall per stage, with a summary and provenance."""
+    run, result = _result(db, ident, who)
+    return {"run": run_json(db, run), "data_edition": result.data_edition,
+            "scenario_hash": result.scenario_hash, **json.loads(result.payload)}
+
+
+@router.get("/runs/{ident}/figures")
+def figures(ident: str, db: Db, who: Caller) -> dict[str, Any]:
+    """Plotly figures of a succeeded run: price paths by bloc per stage, and the shortfall."""
+    from critmin.api.figures import run_figures
+
+    _, result = _result(db, ident, who)
+    return {"figures": run_figures(json.loads(result.payload))}
+
+
+def _result(db: Db, ident: str, who: Caller) -> tuple[Run, RunResult]:
     run = access.get_visible(db, Run, ident, who)
     if run.status != "succeeded":
         hint = {"queued": "wait until it has run", "running": "wait until it succeeds",
@@ -102,5 +118,4 @@ def results(ident: str, db: Db, who: Caller) -> dict[str, Any]:
     result = db.get(RunResult, run.id)
     if result is None:  # cannot happen: written in the transaction that set 'succeeded'
         raise ApiError(500, f"run {run.id} has no stored result")
-    return {"run": run_json(db, run), "data_edition": result.data_edition,
-            "scenario_hash": result.scenario_hash, **json.loads(result.payload)}
+    return run, result

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from critmin.api import access, documents
@@ -48,7 +49,7 @@ async def read_document(request: Request) -> tuple[documents.Checked, str | None
     except UnicodeDecodeError:
         raise ApiError(422, "body is not UTF-8 text") from None
     if kind in documents.YAML_TYPES:
-        return documents.check(text, "yaml"), name, note
+        return await run_in_threadpool(documents.check, text, "yaml"), name, note
     if kind != "application/json":
         raise ApiError(415, "send the scenario as application/json or application/yaml")
     try:
@@ -60,10 +61,10 @@ async def read_document(request: Request) -> tuple[documents.Checked, str | None
     name = envelope.get("name", name)
     note = str(envelope.get("note", note) or "")
     if isinstance(envelope.get("yaml"), str):
-        return documents.check(envelope["yaml"], "yaml"), name, note
+        return await run_in_threadpool(documents.check, envelope["yaml"], "yaml"), name, note
     if isinstance(envelope.get("document"), dict):
         text = documents.from_json_document(envelope["document"])
-        return documents.check(text, "json"), name, note
+        return await run_in_threadpool(documents.check, text, "json"), name, note
     raise ApiError(422, "JSON body needs 'yaml' (the document as text) or 'document' "
                         "(the document as an object)")
 
@@ -102,10 +103,25 @@ def schema(_: Caller) -> dict[str, Any]:
     return dict(model.model_json_schema())
 
 
+@router.get("/scenarios/example")
+def example(_: Caller) -> dict[str, Any]:
+    """A small valid scenario to start the editor from."""
+    from critmin.api.routes.web import WEB
+
+    text = (WEB / "example-scenario.yaml").read_text(encoding="utf-8")
+    checked = documents.check(text, "yaml")
+    return {"name": checked.name, "yaml": text, "scenario_hash": checked.scenario_hash}
+
+
 @router.post("/scenarios", status_code=201, openapi_extra=_BODY_DOC)
 async def create(request: Request, db: Db, who: Analyst) -> dict[str, Any]:
     """Create a scenario (version 1) owned by the caller's organisation."""
     checked, name, note = await read_document(request)
+    return await run_in_threadpool(_create, db, who, checked, name, note)  # type: ignore[no-any-return]
+
+
+def _create(db: Db, who: Principal, checked: documents.Checked, name: str | None,
+            note: str) -> dict[str, Any]:
     name = (name or checked.name or "").strip()
     if not name:
         raise ApiError(422, "give the scenario a name ('name' in the body, the document, or "
@@ -162,8 +178,14 @@ def get_version(ident: str, version: int, db: Db, who: Caller) -> dict[str, Any]
 @router.post("/scenarios/{ident}/versions", status_code=201, openapi_extra=_BODY_DOC)
 async def new_version(ident: str, request: Request, db: Db, who: Analyst) -> dict[str, Any]:
     """Save a new version (numbers count up from 1; old versions stay readable and runnable)."""
-    row = access.get_owned(db, Scenario, ident, who)
+    await run_in_threadpool(access.get_owned, db, Scenario, ident, who)  # 404 before parsing
     checked, _name, note = await read_document(request)
+    return await run_in_threadpool(_new_version, db, who, ident, checked, note)  # type: ignore[no-any-return]
+
+
+def _new_version(db: Db, who: Principal, ident: str, checked: documents.Checked,
+                 note: str) -> dict[str, Any]:
+    row = access.get_owned(db, Scenario, ident, who)
     number = (db.scalar(select(func.max(ScenarioVersion.version))
                         .where(ScenarioVersion.scenario_id == row.id)) or 0) + 1
     version = ScenarioVersion(scenario_id=row.id, version=number, body=checked.text,

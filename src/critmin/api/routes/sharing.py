@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from critmin.api import access
 from critmin.api.auth import Analyst, Caller
 from critmin.api.deps import Db
-from critmin.api.models import Overlay, Scenario
 
 
 class ShareIn(BaseModel):
@@ -20,8 +19,7 @@ class ShareIn(BaseModel):
     group: str | None = Field(None, description="a country group, e.g. trade-club")
 
 
-def add_share_routes(router: APIRouter, model: type[Scenario] | type[Overlay], kind: str,
-                     plural: str) -> None:
+def add_share_routes(router: APIRouter, model: type[Any], kind: str, plural: str) -> None:
     """Register ``GET/POST /{plural}/{id}/shares`` and ``DELETE …/shares/{share_id}``."""
 
     @router.get(f"/{plural}/{{ident}}/shares", name=f"list_{kind}_shares")

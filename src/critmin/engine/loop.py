@@ -1,0 +1,563 @@
+"""The period loop: clear every market each period, then let capacity, stocks and designs move.
+
+``simulate`` runs a scenario's baseline (no shocks) and the shocked scenario with the same
+parameter draws and returns both, so every result is measured against its own baseline. Per
+period:
+
+1. capacity arrives from projects started ``lead`` earlier (ramping up), restarts finish;
+2. shocks and policy hooks set this period's capacities, demand, floors, wedges and caps;
+3. stages clear in chain order (mine before refinery before magnets): a downstream stage's
+   processors bid upstream for the input their planned output needs (planned at last period's
+   price), and their output is limited by the input they got; each stage is a spatial price
+   equilibrium over blocs solved for all draws and chains at once
+   (:func:`critmin.engine.clearing.clear`);
+4. expectations adapt, substitution ratchets up, projects start where expected prices beat the
+   incentive price, regions close after ``closure_quarters`` under cash cost.
+
+Arrays carry a leading draw axis; the only Python loops are over periods, chain levels (≤ 3)
+and the few shock entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from critmin.engine import clearing, network
+from critmin.engine.dynamics import Pipeline, Rates, expect, per_period, substitute
+from critmin.engine.kernels import MarketArrays, region_volume
+from critmin.engine.shocks import ShockPlan, compile_shocks
+from critmin.errors import CritminError
+from critmin.scenario.model import Scenario
+from critmin.world import Blocs, World, assign_blocs
+
+Array = np.ndarray
+Detail = Literal["region", "bloc"]
+Solver = Literal["vectorised", "reference"]
+
+
+@dataclass
+class PeriodInputs:
+    """What policy hooks may change before a period clears (arrays over D, N, R or D, N, P, 2).
+
+    ``extra_supply``/``extra_demand`` are fixed tonnes (stockpile release/purchase, recycling);
+    ``log_floor`` the producer price floor (log USD/t, −inf = none) that sets utilisation,
+    investment and closures; ``wedge_add`` log ad valorem wedges (tariffs); ``cap`` directed
+    trade caps after shocks (hooks may raise or lower them); ``capacity_add`` capacity added
+    for good (t per year).
+    """
+
+    t: int
+    extra_supply: Array
+    extra_demand: Array
+    log_floor: Array
+    wedge_add: Array
+    cap: Array
+    capacity_add: Array
+
+
+@dataclass
+class PeriodOutcome:
+    """One cleared period (D, N, B prices; D, N, R quantities in t per period)."""
+
+    t: int
+    log_price: Array
+    flow: Array
+    production: Array
+    consumption: Array
+    inventory: Array
+
+
+class PolicyHook(Protocol):
+    """A policy tool plugged into the loop (stockpiles, floors, tariffs, clubs, incentives)."""
+
+    def before_period(self, inputs: PeriodInputs, state: EngineState) -> None: ...
+
+    def after_period(self, outcome: PeriodOutcome, state: EngineState) -> None: ...
+
+
+@dataclass
+class EngineState:
+    """Everything that carries from one period to the next (hooks may read and adjust it)."""
+
+    log_price: Array  # (D, N, B) last cleared prices
+    regime: Array  # (D, N, P) trade regimes (warm start)
+    expected: Array  # (D, N, R) expected log price
+    substitution: Array  # (D, N, R) share of final demand substituted
+    inventory: Array  # (D, N, R) commercial stocks
+    input_stock: Array  # (D, N, R) processors' stock of upstream input
+    capacity: Array  # (D, N, R) active capacity, t/yr
+    idle: Array  # (D, N, R) capacity in care and maintenance, t/yr
+    below_cost: Array  # (D, N, R) consecutive periods under cash cost
+    restart_timer: Array  # (D, N, R) periods until a restart completes (0 = none)
+    pipeline: Pipeline
+    project_capacity: Array  # (D, N, R) capacity from projects so far, t/yr
+
+
+@dataclass
+class Trajectory:
+    """Recorded series of one run: (D, T, N, X) with X = regions or blocs (``detail``)."""
+
+    price: Array  # (D, T, N, B) USD/t
+    flow: Array  # (D, T, N, P) t per period, signed (i→j positive)
+    production: Array
+    consumption: Array  # all purchases: final users and processors
+    final_consumption: Array
+    demand_destroyed: Array  # final demand given up because of the price
+    unmet_demand: Array  # final demand at reference prices not served (price + substitution)
+    inventory: Array  # end-of-period commercial stocks
+    inventory_change: Array
+    capacity: Array  # t/yr
+    input_stock: Array
+    substitution: Array  # share (region detail) or substituted tonnes (bloc detail)
+    extra_supply: Array
+    extra_demand: Array
+    balance_error: Array  # (D, T, N) largest relative bloc imbalance
+
+
+@dataclass
+class Run:
+    """A simulation: the scenario's shocked run and its baseline, same draws."""
+
+    world: World
+    blocs: Blocs
+    scenario: Scenario
+    labels: list[str]
+    parameters: dict[str, Array]
+    shocked: Trajectory
+    baseline: Trajectory
+    detail: Detail
+    seed: int
+    n_draws: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Static arrays of a run (computed once from the world and the parameter draws)."""
+
+    y0: Array  # (N,) log reference price
+    levels: list[Array]  # node indices per chain level
+    upstream: Array  # (N,) upstream node or −1
+    downstream: Array  # (N,) downstream node or −1
+    final: Array  # (N,) bool: last stage of its chain (final demand)
+    capacity0: Array  # (D, N, R) active capacity, t/yr
+    idle0: Array  # (D, N, R)
+    utilisation: Array  # (D, N, R) u0 so that K·u0 = reference output
+    final_demand0: Array  # (D, N, R) t per period at p0
+    stage_yield: Array  # (D, N)
+    wedge: Array  # (D, N, P, 2) log transport wedge
+    leakage: Array  # (D, N)
+    member: Array  # (R, B)
+    rates: Rates
+    params: dict[str, Array]
+    ppy: int
+    shape_class: list[Array]  # per level: (R,) ids of regions with identical curve shapes
+
+
+def simulate(
+    world: World,
+    scenario: Scenario,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    hooks: Sequence[PolicyHook] = (),
+    detail: Detail = "region",
+    solver: Solver = "vectorised",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Run:
+    """Simulate ``scenario`` on ``world``: baseline then shocked run, same parameter draws."""
+    n_draws = scenario.draws if draws is None else int(draws)
+    seed = scenario.seed if seed is None else int(seed)
+    if n_draws < 1:
+        raise CritminError(f"draws must be at least 1 (got {n_draws})")
+    blocs = assign_blocs(world, scenario.blocs, on=_start_date(scenario))
+    params = world.draw_parameters(n_draws, seed, scenario.sampling)
+    setup = _setup(world, blocs, params, scenario.periods_per_year)
+    plan = compile_shocks(scenario, world, blocs)
+    baseline = _run(world, blocs, setup, scenario.horizon, _calm(plan), None, (), detail,
+                    solver, lambda t, n: progress("baseline", t, n) if progress else None)
+    normal = None
+    if plan.any_trade:
+        g = baseline.flow
+        normal = np.stack([np.maximum(g, 0.0), np.maximum(-g, 0.0)], axis=-1)
+    shocked = _run(world, blocs, setup, scenario.horizon, plan, normal, hooks, detail, solver,
+                   lambda t, n: progress("scenario", t, n) if progress else None)
+    return Run(world, blocs, scenario, scenario.labels(), params, shocked, baseline, detail,
+               seed, n_draws, list(world.notes))
+
+
+def _start_date(scenario: Scenario) -> str:
+    first = scenario.labels()[0]
+    if scenario.time_step == "quarter":
+        year, q = first.split("Q")
+        return f"{year}-{3 * (int(q) - 1) + 1:02d}-01"
+    return f"{first}-01"
+
+
+def _calm(plan: ShockPlan) -> ShockPlan:
+    """The same grid with no shocks (the baseline)."""
+    return ShockPlan(
+        capacity_mult=np.ones_like(plan.capacity_mult),
+        host_index=np.ones_like(plan.host_index),
+        demand_mult=np.ones_like(plan.demand_mult),
+        min_utilisation=np.zeros_like(plan.min_utilisation),
+        dumping_capacity=np.ones_like(plan.dumping_capacity),
+        dumping=np.zeros_like(plan.dumping),
+        uplift_on=np.zeros_like(plan.uplift_on),
+        wedge_add=np.zeros_like(plan.wedge_add),
+        share_cap=np.full_like(plan.share_cap, np.inf),
+        ban=np.full_like(plan.ban, np.nan),
+    )
+
+
+def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _Setup:
+    """Reference output, capacity and demand per draw, consistent along each chain."""
+    n_nodes = world.n_nodes
+    level = np.array([n.level for n in world.nodes])
+    upstream = np.array([n.upstream for n in world.nodes])
+    downstream = np.full(n_nodes, -1)
+    downstream[upstream[upstream >= 0]] = np.flatnonzero(upstream >= 0)
+    final = downstream < 0
+    u0 = params["utilisation_ref"].copy()
+    yld = np.where(upstream >= 0, params["stage_yield"][:, :, 0], 1.0)
+    if np.isnan(yld).any():
+        bad = world.nodes[int(np.flatnonzero(np.isnan(yld).any(axis=0))[0])]
+        raise CritminError(f"{bad.label}: no stage_yield in the registry")
+    cap_share = params.get("capacity_share", np.zeros_like(u0))
+    dem_share = params.get("demand_share", np.zeros_like(u0))
+    n_draws = u0.shape[0]
+    prod = np.zeros_like(u0)
+    for lv in range(level.max() + 1):
+        for i in np.flatnonzero(level == lv):  # ≤ a dozen nodes, once per run
+            node = world.nodes[i]
+            if lv > 0:
+                total = prod[:, upstream[i]].sum(axis=1, keepdims=True)
+                prod[:, i] = cap_share[:, i] * yld[:, i, None] * total
+            elif np.isfinite(world.production[i]).any():
+                prod[:, i] = np.nan_to_num(world.production[i])
+            elif node.byproduct:
+                recovery = params["byproduct_recovery"][:, i, :1]
+                prod[:, i] = cap_share[:, i] * recovery * world.host_production[i].sum()
+    if np.isnan(prod).any():
+        raise CritminError("reference output has gaps (missing byproduct_recovery?)")
+    capacity = np.where(u0 > 0, prod / np.where(u0 > 0, u0, 1.0), 0.0)
+    data_cap = np.broadcast_to(world.capacity, capacity.shape)
+    has_cap = np.isfinite(data_cap)
+    capped = np.where(has_cap, np.clip(capacity, prod, np.maximum(data_cap, prod)), capacity)
+    idle = np.where(has_cap, np.maximum(np.nan_to_num(data_cap) - capped, 0.0), 0.0)
+    utilisation = np.where(capped > 0, prod / np.where(capped > 0, capped, 1.0), u0)
+    totals = prod.sum(axis=2, keepdims=True)
+    final_demand = np.where(final[None, :, None], dem_share * totals, 0.0) / ppy
+    missing = final & (np.abs(dem_share.sum(axis=2) - 1.0) > 1e-6).any(axis=0)
+    if missing.any():
+        bad = world.nodes[int(np.flatnonzero(missing)[0])]
+        raise CritminError(f"{bad.label}: demand_share rows do not cover the regions "
+                           "(they must sum to 1)")
+    n_pairs = len(network.pairs(blocs.n_blocs)[0])
+    wedge = np.log1p(params["transport_wedge"][:, :, 0])
+    member = np.zeros((world.n_regions, blocs.n_blocs))
+    member[np.arange(world.n_regions), blocs.bloc_of] = 1.0
+    rates = per_period(params, ppy)
+    levels = [np.flatnonzero(level == lv) for lv in range(level.max() + 1)]
+    shapes = (params["demand_elasticity"], params["inventory_price_sensitivity"],
+              rates.inv_adjust, utilisation, params["supply_elasticity"])
+    shape_class = []
+    for nodes in levels:  # regions whose curves coincide in every draw can be summed
+        columns = np.concatenate([np.moveaxis(a[:, nodes], 2, 0).reshape(world.n_regions, -1)
+                                  for a in shapes], axis=1)
+        shape_class.append(np.unique(columns, axis=0, return_inverse=True)[1].ravel())
+    return _Setup(
+        y0=np.log(world.price_ref),
+        levels=levels,
+        upstream=upstream, downstream=downstream, final=final,
+        capacity0=capped, idle0=idle, utilisation=utilisation, final_demand0=final_demand,
+        stage_yield=yld, wedge=np.broadcast_to(wedge[:, :, None, None],
+                                               (n_draws, n_nodes, n_pairs, 2)).copy(),
+        leakage=params["leakage_share"][:, :, 0], member=member,
+        rates=rates, params=params, ppy=ppy, shape_class=shape_class,
+    )
+
+
+def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan,
+         normal: Array | None, hooks: Sequence[PolicyHook], detail: Detail, solver: Solver,
+         tick: Callable[[int, int], None]) -> Trajectory:
+    """One run over the horizon (see the module doc for the order of things)."""
+    p, r = su.params, su.rates
+    n_draws, n_nodes, n_regions = su.capacity0.shape
+    n_blocs = blocs.n_blocs
+    n_pairs = su.wedge.shape[2]
+    shape = (n_draws, n_nodes, n_regions)
+    y0r = su.y0[None, :, None]
+    cover = p["inventory_cover_months"] / 12.0
+    state = EngineState(
+        log_price=np.broadcast_to(su.y0[None, :, None], (n_draws, n_nodes, n_blocs)).copy(),
+        regime=np.full((n_draws, n_nodes, n_pairs), network.ZERO, dtype=np.int8),
+        expected=np.broadcast_to(y0r, shape).copy(),
+        substitution=np.zeros(shape),
+        inventory=np.zeros(shape),
+        input_stock=np.zeros(shape),
+        capacity=su.capacity0.copy(),
+        idle=su.idle0.copy(),
+        below_cost=np.zeros(shape),
+        restart_timer=np.zeros(shape),
+        pipeline=Pipeline.empty(n_periods, shape),
+        project_capacity=np.zeros(shape),
+    )
+    rec = _Recorder(n_draws, n_periods, n_nodes, n_blocs, n_pairs,
+                    n_regions if detail == "region" else n_blocs,
+                    None if detail == "region" else su.member)
+    up = su.upstream
+    has_up = up >= 0
+    down_nodes = np.flatnonzero(has_up)
+    for t in range(n_periods):
+        if t:  # trend investment keeps baseline capacity in step with baseline demand
+            state.capacity *= r.growth
+        _arrivals(state, r, t, p["ramp_achievement"])
+        k_eff = state.capacity * plan.capacity_mult[t] * plan.dumping_capacity[t] \
+            * plan.host_index[t]
+        notional = su.final_demand0 * r.growth ** t * plan.demand_mult[t]
+        final_dem = notional * (1.0 - state.substitution)
+        y_last = state.log_price[..., blocs.bloc_of]  # (D, N, R)
+        u_plan = np.maximum(plan.min_utilisation[t], np.minimum(
+            1.0, su.utilisation * np.exp(p["supply_elasticity"] * (y_last - y0r))))
+        need = np.zeros(shape)  # processors' input bids at p0, on the upstream node
+        need_ref = np.zeros(shape)
+        yld = su.stage_yield[:, down_nodes, None]
+        per_period = k_eff[:, down_nodes] / su.ppy
+        need[:, up[down_nodes]] = np.maximum(
+            0.0, per_period * u_plan[:, down_nodes] / yld - state.input_stock[:, down_nodes])
+        need_ref[:, up[down_nodes]] = per_period * su.utilisation[:, down_nodes] / yld
+        uplift = 1.0 + p["announce_cover_uplift"] * plan.uplift_on[t]
+        inv_target = cover * su.ppy * (notional + need_ref) * uplift
+        if t == 0:
+            state.inventory = cover * su.ppy * (notional + need_ref)
+        inputs = PeriodInputs(
+            t=t, extra_supply=np.zeros(shape), extra_demand=np.zeros(shape),
+            log_floor=np.full(shape, -np.inf), wedge_add=np.zeros(su.wedge.shape),
+            cap=plan.caps(t, np.arange(n_nodes), None if normal is None else normal[:, t],
+                          su.leakage),
+            capacity_add=np.zeros(shape))
+        for hook in hooks:
+            hook.before_period(inputs, state)
+        if hooks:
+            state.capacity = state.capacity + inputs.capacity_add
+            k_eff = k_eff + inputs.capacity_add * plan.capacity_mult[t]
+        acquired = np.zeros(shape)
+        out = _PeriodRecord(shape, n_draws, n_nodes, n_blocs, n_pairs)
+        for lv, nodes in enumerate(su.levels):
+            m = _market(su, blocs, nodes, k_eff, final_dem + need, state, inv_target, plan, t,
+                        inputs, acquired, su.shape_class[lv])
+            k = len(nodes)
+            sol = _solve(m, state.log_price[:, nodes].reshape(n_draws * k, n_blocs),
+                         state.regime[:, nodes].reshape(n_draws * k, n_pairs), solver)
+            y = sol.log_price.reshape(n_draws, k, n_blocs)
+            resp = sol.response
+            y_reg = y[..., blocs.bloc_of]
+            factor = np.exp(p["demand_elasticity"][:, nodes] * (y_reg - y0r[:, nodes]))
+            supply = resp.supply.reshape(n_draws, k, n_regions)
+            build = resp.build.reshape(n_draws, k, n_regions)
+            out.store(nodes, y, sol.flow.reshape(n_draws, k, n_pairs), supply,
+                      resp.demand.reshape(n_draws, k, n_regions),
+                      final_dem[:, nodes] * factor, build, sol, m, su.member)
+            acquired[:, nodes] = need[:, nodes] * factor
+            state.log_price[:, nodes] = y
+            state.regime[:, nodes] = sol.state.reshape(n_draws, k, n_pairs)
+            state.inventory[:, nodes] += build
+            lower = nodes[has_up[nodes]]
+            if lower.size:  # processors use input for what they made; the rest is stocked
+                pos = np.flatnonzero(has_up[nodes])
+                used = supply[:, pos] / su.stage_yield[:, lower, None]
+                state.input_stock[:, lower] = np.maximum(
+                    0.0, state.input_stock[:, lower] + acquired[:, up[lower]] - used)
+        utilisation = out.production / np.where(k_eff > 0, k_eff / su.ppy, np.inf)
+        _between_periods(state, su, r, p, plan, t, inputs.log_floor, blocs, utilisation)
+        outcome = PeriodOutcome(t, state.log_price.copy(), out.flow, out.production,
+                                out.consumption, state.inventory.copy())
+        for hook in hooks:
+            hook.after_period(outcome, state)
+        rec.add(t, out, state, notional, k_eff, inputs, su)
+        tick(t + 1, n_periods)
+    return rec.trajectory()
+
+
+def _arrivals(state: EngineState, r: Rates, t: int, achievement: Array) -> None:
+    """Projects reaching output this period; restarts finishing."""
+    projects = state.pipeline.capacity(t, r.lead, r.ramp, achievement)
+    state.capacity += projects - state.project_capacity
+    state.project_capacity = projects
+    running = state.restart_timer > 0
+    state.restart_timer = np.where(running, state.restart_timer - 1.0, 0.0)
+    done = running & (state.restart_timer <= 0)
+    state.capacity = np.where(done, state.capacity + state.idle, state.capacity)
+    state.idle = np.where(done, 0.0, state.idle)
+
+
+def _market(su: _Setup, blocs: Blocs, nodes: Array, k_eff: Array, demand_ref: Array,
+            state: EngineState, inv_target: Array, plan: ShockPlan, t: int,
+            inputs: PeriodInputs, acquired: Array, shape_class: Array) -> MarketArrays:
+    """Clearing inputs of one chain level, flattened to (draws × nodes) problems."""
+    p = su.params
+    n_draws = k_eff.shape[0]
+    n_regions = k_eff.shape[2]
+
+    def flat(a: Array) -> Array:
+        return np.ascontiguousarray(a).reshape(-1, n_regions)
+
+    has_up = su.upstream[nodes] >= 0
+    limit = np.where(has_up[None, :, None],
+                     (state.input_stock[:, nodes] + acquired[:, su.upstream[nodes]])
+                     * su.stage_yield[:, nodes, None], np.inf)
+    k = len(nodes)
+    return MarketArrays(
+        bloc_of=blocs.bloc_of, n_blocs=blocs.n_blocs,
+        log_p0=np.broadcast_to(su.y0[nodes][None, :, None], (n_draws, k, 1)).reshape(-1, 1),
+        demand_ref=flat(demand_ref[:, nodes]),
+        demand_elasticity=flat(p["demand_elasticity"][:, nodes]),
+        capacity=flat(k_eff[:, nodes] / su.ppy),
+        utilisation=flat(su.utilisation[:, nodes]),
+        supply_elasticity=flat(p["supply_elasticity"][:, nodes]),
+        min_utilisation=flat(np.broadcast_to(plan.min_utilisation[t, nodes], (n_draws, k,
+                                                                               n_regions))),
+        log_floor=flat(inputs.log_floor[:, nodes]),
+        input_limit=flat(limit),
+        inv_target=flat(inv_target[:, nodes]),
+        inv_sensitivity=flat(p["inventory_price_sensitivity"][:, nodes]),
+        inv_adjust=flat(su.rates.inv_adjust[:, nodes]),
+        inv_stock=flat(state.inventory[:, nodes]),
+        extra_supply=flat(inputs.extra_supply[:, nodes]),
+        extra_demand=flat(inputs.extra_demand[:, nodes]),
+        wedge=(su.wedge[:, nodes] + plan.wedge_add[t, nodes][None]
+               + inputs.wedge_add[:, nodes]).reshape(n_draws * k, su.wedge.shape[2], 2),
+        cap=np.ascontiguousarray(inputs.cap[:, nodes]).reshape(n_draws * k, su.wedge.shape[2], 2),
+        shape_class=shape_class,
+    )
+
+
+def _solve(m: MarketArrays, y_start: Array, state0: Array, solver: Solver) -> clearing.Solution:
+    if solver == "vectorised":
+        return clearing.clear(m, y_start, state0)
+    from critmin.engine.reference import clear_one
+    from critmin.engine.kernels import respond
+
+    rows = [clear_one(m, i) for i in range(m.n)]  # the scalar reference: one problem at a time
+    y = np.stack([s.log_price for s in rows])
+    g = np.stack([s.flow for s in rows])
+    resp = respond(m, y[:, m.bloc_of])
+    member = clearing.membership(m)
+    residual = clearing.bloc_excess(m, resp, member) + g @ network.incidence(m.n_blocs).T
+    return clearing.Solution(y, g, np.stack([s.state for s in rows]), resp, residual, 0, m.n)
+
+
+def _between_periods(state: EngineState, su: _Setup, r: Rates, p: dict[str, Array],
+                     plan: ShockPlan, t: int, log_floor: Array, blocs: Blocs,
+                     utilisation: Array) -> None:
+    y0r = su.y0[None, :, None]
+    y_reg = state.log_price[..., blocs.bloc_of]
+    state.expected = expect(state.expected, y_reg, r.expectation)
+    y_producer = np.maximum(state.expected, log_floor)
+    state.substitution = np.where(
+        su.final[None, :, None],
+        substitute(state.substitution, state.expected - y0r, p["substitution_price_elasticity"],
+                   p["substitution_cap"], r.sub_speed),
+        0.0)
+    starts = np.where(y_producer > y0r + r.log_incentive, r.start_share * state.capacity, 0.0)
+    state.pipeline.add(t, starts)
+    below = (np.maximum(y_reg, log_floor) < y0r + r.log_cash) & ~plan.dumping[t]
+    state.below_cost = np.where(below, state.below_cost + 1.0, 0.0)
+    close = state.below_cost >= r.closure
+    # the capacity not needed at normal utilisation for today's output goes to care and
+    # maintenance: plants stop from the margin, never a whole region at once
+    used = np.clip(utilisation / su.utilisation, 0.0, 1.0)
+    mothballed = np.where(close, state.capacity * (1.0 - used), 0.0)
+    state.idle = state.idle + mothballed
+    state.capacity = state.capacity - mothballed
+    state.below_cost = np.where(close, 0.0, state.below_cost)
+    restart = (state.idle > 0) & (state.restart_timer <= 0) & (
+        y_producer > y0r + r.log_incentive)
+    state.restart_timer = np.where(restart, r.restart, state.restart_timer)
+
+
+class _PeriodRecord:
+    """One period's outputs over all nodes (filled level by level)."""
+
+    def __init__(self, shape: tuple[int, int, int], n_draws: int, n_nodes: int, n_blocs: int,
+                 n_pairs: int) -> None:
+        self.price = np.zeros((n_draws, n_nodes, n_blocs))
+        self.flow = np.zeros((n_draws, n_nodes, n_pairs))
+        self.production = np.zeros(shape)
+        self.consumption = np.zeros(shape)
+        self.final = np.zeros(shape)
+        self.build = np.zeros(shape)
+        self.error = np.zeros((n_draws, n_nodes))
+
+    def store(self, nodes: Array, y: Array, flow: Array, supply: Array, demand: Array,
+              final: Array, build: Array, sol: clearing.Solution, m: MarketArrays,
+              member: Array) -> None:
+        n_draws = y.shape[0]
+        self.price[:, nodes] = np.exp(y)
+        self.flow[:, nodes] = flow
+        self.production[:, nodes] = supply
+        self.consumption[:, nodes] = demand
+        self.final[:, nodes] = final
+        self.build[:, nodes] = build
+        scale = region_volume(m) @ member
+        rel = np.abs(sol.residual) / np.where(scale > 0, scale, 1.0)
+        self.error[:, nodes] = rel.max(axis=1).reshape(n_draws, len(nodes))
+
+
+class _Recorder:
+    """Series over the horizon, by region or summed into blocs (period-major while filling)."""
+
+    def __init__(self, n_draws: int, n_periods: int, n_nodes: int, n_blocs: int, n_pairs: int,
+                 width: int, member: Array | None) -> None:
+        self.member = member
+
+        def zeros(*tail: int) -> Array:
+            return np.zeros((n_periods, n_draws, n_nodes, *tail))
+
+        self.data = {name: zeros(width) for name in (
+            "production", "consumption", "final_consumption", "demand_destroyed",
+            "unmet_demand", "inventory", "inventory_change", "capacity", "input_stock",
+            "substitution", "extra_supply", "extra_demand")}
+        self.price = zeros(n_blocs)
+        self.flow = zeros(n_pairs)
+        self.error = np.zeros((n_periods, n_draws, n_nodes))
+
+    def add(self, t: int, out: _PeriodRecord, state: EngineState, notional: Array,
+            k_eff: Array, inputs: PeriodInputs, su: _Setup) -> None:
+        wanted = notional * (1.0 - state.substitution)
+        values = {
+            "production": out.production,
+            "consumption": out.consumption,
+            "final_consumption": out.final,
+            "demand_destroyed": np.maximum(wanted - out.final, 0.0),
+            "unmet_demand": np.maximum(notional - out.final, 0.0),
+            "inventory": state.inventory,
+            "inventory_change": out.build,
+            "capacity": k_eff,
+            "input_stock": state.input_stock,
+            "substitution": state.substitution if self.member is None
+            else state.substitution * notional,
+            "extra_supply": inputs.extra_supply,
+            "extra_demand": inputs.extra_demand,
+        }
+        for name, v in values.items():
+            if self.member is None:
+                self.data[name][t] = v
+            else:
+                np.matmul(v, self.member, out=self.data[name][t])
+        self.price[t] = out.price
+        self.flow[t] = out.flow
+        self.error[t] = out.error
+
+    def trajectory(self) -> Trajectory:
+        def draw_major(a: Array) -> Array:  # a view: no copy of large arrays
+            return np.moveaxis(a, 0, 1)
+
+        return Trajectory(price=draw_major(self.price), flow=draw_major(self.flow),
+                          balance_error=draw_major(self.error),
+                          **{k: draw_major(v) for k, v in self.data.items()})
