@@ -69,17 +69,14 @@ class Assumption:
     source: str = "assumption"
 
 
-#: Parameters the engine needs beyond the registry's vocabulary. Used only when the registry has
-#: no row of that name; every run lists the ones it used (``World.notes``).
-ENGINE_ASSUMPTIONS: Final[dict[str, Assumption]] = {
-    "price_expectation_weight": Assumption(
-        0.25, 0.1, 0.6, "share of the gap to the last price closed per quarter",
-        "adaptive expectations of producers deciding on projects, restarts and substitution; "
-        "no source pins it, so the range is wide"),
-}
+#: Parameters the engine needs beyond the registry's vocabulary. Used only while the registry has
+#: no row of that name (then its rows win, drawn like any other); every run lists the ones it
+#: used (``World.notes``).
+ENGINE_ASSUMPTIONS: Final[dict[str, Assumption]] = {}
 
 #: Parameters read per (node, region) and whether every node must have them.
 NODE_PARAMETERS: Final[dict[str, bool]] = {
+    "price_expectation_weight": True,
     "supply_elasticity": True,
     "demand_elasticity": True,
     "utilisation_ref": True,
@@ -205,7 +202,8 @@ class World:
                                                 (n_draws, self.n_nodes, self.n_regions)).copy()
             return out
         reg = self.registry
-        draws = reg.renormalise_shares(reg.draw(n_draws, seed, method)).to_numpy(float)
+        draws = reg.renormalise_shares(
+            reg.draw(n_draws, seed, method)).to_numpy(float)  # type: ignore[arg-type]
         out = {}
         for name, rows in p.rows.items():
             central = p.central[name]
@@ -245,7 +243,7 @@ def _share_array(world: World, cells: np.ndarray, values: np.ndarray) -> np.ndar
     if len(cells):
         flat = cells[:, 1] * world.n_regions + cells[:, 2]
         acc = np.zeros((values.shape[0], world.n_nodes * world.n_regions))
-        np.add.at(acc, (slice(None), flat), values[:, cells[:, 0]])
+        np.add.at(acc, (slice(None), flat), values[:, cells[:, 0]])  # type: ignore[arg-type]
         out = acc.reshape(out.shape)
     return out
 
@@ -449,7 +447,10 @@ def _resolve_parameters(reg: Registry, nodes: Sequence[Node], regions: tuple[str
     shape = (len(nodes), len(regions))
     rows: dict[str, np.ndarray] = {}
     central: dict[str, np.ndarray] = {}
-    for name, required in NODE_PARAMETERS.items():
+    # engine assumptions come from the registry as soon as it carries rows for them
+    known = set(table.parameter)
+    wanted = {**NODE_PARAMETERS, **{n: True for n in ENGINE_ASSUMPTIONS if n in known}}
+    for name, required in wanted.items():
         pos = np.full(shape, -1, dtype=np.intp)
         for i, n in enumerate(nodes):
             for r, code in enumerate(regions):
@@ -467,6 +468,8 @@ def _resolve_parameters(reg: Registry, nodes: Sequence[Node], regions: tuple[str
         central[name] = np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
     fallback: dict[str, Assumption] = {}
     for name, spec in ENGINE_ASSUMPTIONS.items():
+        if name in wanted:
+            continue
         central[name] = np.full(shape, spec.value)
         fallback[name] = spec
         notes.append(f"{name} = {spec.value:g} [{spec.low:g}, {spec.high:g}] ({spec.source}: "
@@ -479,8 +482,8 @@ def _resolve_parameters(reg: Registry, nodes: Sequence[Node], regions: tuple[str
                  for pos, i, code in share_rows]
         share_cells[name] = np.array(cells, dtype=np.intp).reshape(-1, 3)
         arr = np.zeros(shape)
-        for pos, i, r in cells:
-            arr[i, r] += values[pos]
+        for row, i, r in cells:
+            arr[i, r] += values[row]
         central[name] = arr
     return Parameters(rows, central, fallback, share_cells)
 
@@ -558,14 +561,14 @@ def assign_blocs(world: World, blocs: Mapping[str, Sequence[str]], on: date | st
     named_groups: dict[str, set[str]] = {}
     for name, members in blocs.items():
         codes: set[str] = set()
-        listed: set[str] = set()
+        group_names: set[str] = set()
         for m in members:
             if m.lower() in groups:
-                listed.add(m.lower())
+                group_names.add(m.lower())
                 codes.update(data.group_members(groups[m.lower()], on=on))
             else:
                 codes.add(m)
-        expanded[name], named_groups[name] = codes, listed
+        expanded[name], named_groups[name] = codes, group_names
     names = [*blocs, REST]
     bloc_of = np.full(world.n_regions, len(names) - 1, dtype=np.intp)
     for r, code in enumerate(world.regions):

@@ -88,4 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    from critmin.api.limits import BodyLimit, LoginLimiter
+
+    app.add_middleware(BodyLimit)  # outermost but for error handling: refuses before parsing
+    app.state.login_limiter = LoginLimiter()
     return app

@@ -87,11 +87,17 @@ def read_user_groups(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise CritminError(f"{path}: group file not found")
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        frames = [_group_rows(g) for g in _read_yaml(path, shipped=False)]
-        return pd.concat(frames, ignore_index=True) if frames else _empty()
-    if suffix == ".csv":
-        return _read_csv(path)
+    try:
+        if suffix in (".yaml", ".yml"):
+            frames = [_group_rows(g) for g in _read_yaml(path, shipped=False)]
+            return pd.concat(frames, ignore_index=True) if frames else _empty()
+        if suffix == ".csv":
+            return _read_csv(path)
+    except UnicodeDecodeError as err:
+        raise CritminError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); "
+                           "save the file as UTF-8") from None
+    except csv.Error as err:
+        raise CritminError(f"{path}: malformed CSV ({err}); check its quotes") from None
     raise CritminError(f"{path}: group files must be .yaml, .yml or .csv")
 
 
@@ -231,7 +237,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         if missing:
             raise CritminError(f"{path}:1: missing column(s) {', '.join(missing)} "
                                f"(columns: {', '.join(_CSV_COLUMNS)})")
-        unknown = [c for c in header if c not in _CSV_COLUMNS]
+        unknown = [" ".join(c.split()) for c in header if c not in _CSV_COLUMNS]  # one line
         if unknown:
             raise CritminError(f"{path}:1: unknown column(s) {', '.join(unknown)} "
                                f"(allowed: {', '.join(_CSV_COLUMNS)})")

@@ -102,7 +102,14 @@ def _coco_iso3(key: str) -> str | None:
     code = _converter().convert(key, to="ISO3", not_found=None)  # type: ignore[attr-defined]
     if isinstance(code, list):  # ambiguous name
         return None
-    return code if isinstance(code, str) and len(code) == 3 else None
+    # not_found=None hands an unknown name back unchanged ("foo" → "foo"): keep real codes only
+    return code if isinstance(code, str) and code in _iso3_codes() else None
+
+
+@functools.lru_cache(maxsize=1)
+def _iso3_codes() -> frozenset[str]:
+    """Every ISO3 code country_converter knows."""
+    return frozenset(_converter().data["ISO3"].dropna().astype(str))  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=1)

@@ -38,6 +38,8 @@ def parse_cell(raw: object) -> Cell:
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return Cell(math.nan, "not_available")
     if isinstance(raw, int | float):
+        if not math.isfinite(float(raw)):
+            raise ValueError(f"value {raw!r} is not a finite number")
         return Cell(float(raw), "zero" if raw == 0 else "reported")
     text = str(raw).strip().replace("\u00a0", " ")
     if text == "":
@@ -56,6 +58,8 @@ def parse_cell(raw: object) -> Cell:
     if m is None:
         raise ValueError(f"cannot parse value {text!r}")
     value = float(m["num"].replace(",", ""))
+    if not math.isfinite(value):  # hundreds of digits: too large for a float, not data
+        raise ValueError(f"value {text[:20]!r}… ({len(text)} characters) is not a finite number")
     bound = m["bound"][0] if m["bound"] else None
     if value == 0 and bound is None:
         return Cell(0.0, "zero")

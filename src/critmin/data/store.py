@@ -77,11 +77,23 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 
 def sql(query: str, params: list[Any] | None = None) -> pd.DataFrame:
-    """Run a SQL query against the curated tables; errors become one-line CritminErrors."""
+    """Run a SQL query against the curated tables; errors become one-line CritminErrors.
+
+    Only SELECT statements run: the in-memory database could otherwise write files (COPY …
+    TO, ATTACH, EXPORT), load extensions, or replace the views every later query reads.
+    """
     import duckdb
 
     try:
-        return connection().execute(query, params or []).df()
+        cursor = connection()
+        kinds = {s.type for s in cursor.extract_statements(query)}
+        if not kinds:
+            raise CritminError("SQL error: empty query; give a SELECT statement")
+        refused = sorted(str(k).rsplit(".", 1)[-1] for k in kinds - {duckdb.StatementType.SELECT})
+        if refused:
+            raise CritminError(f"SQL error: the curated data are read-only; only SELECT queries "
+                               f"run (got {', '.join(refused)})")
+        return cursor.execute(query, params or []).df()
     except duckdb.Error as err:
         first = str(err).strip().splitlines()[0]
         raise CritminError(f"SQL error: {first}") from err

@@ -136,7 +136,9 @@ def _read_rows(path: Path, rel: str) -> list[tuple[int, dict[str, str]]]:
     try:
         with path.open(encoding="cp1252", newline="") as handle:
             reader = csv.reader(handle, strict=True)
-            header = next(reader)
+            header = next(reader, None)
+            if header is None:
+                raise DataBuildError(rel, 1, "empty file: expected the header row")
             if tuple(h.strip() for h in header) != COLUMNS:
                 raise DataBuildError(
                     rel, 1, f"unexpected header {header!r}; expected {list(COLUMNS)}"
@@ -176,6 +178,13 @@ def _iso3(country: str) -> str:
         raise _Skip("unmapped_name", f"country {country!r} maps to no ISO3 code") from None
 
 
+def _year(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"Year {text!r} is not a year") from None
+
+
 def _world_row(r: dict[str, str], slug: str, cell: Cell, note: str) -> dict[str, object]:
     statistic = r["Statistics"].strip().lower()
     if statistic not in ("production", "capacity", "reserves"):
@@ -184,7 +193,7 @@ def _world_row(r: dict[str, str], slug: str, cell: Cell, note: str) -> dict[str,
     return {
         "commodity": slug, "stage": stage_of(r["Statistics_detail"], statistic),
         "iso3": _iso3(r["Country"]), "country": strip_footnotes(r["Country"]),
-        "year": int(r["Year"]), "statistic": statistic, "value": cell.value * factor,
+        "year": _year(r["Year"]), "statistic": statistic, "value": cell.value * factor,
         "unit": unit, "basis": _basis(r["Other notes"]), "flag": cell.flag, "note": note,
         "raw_unit": r["Unit"].strip(), "detail": r["Statistics_detail"].strip(),
     }  # fmt: skip
@@ -196,7 +205,7 @@ def _salient_row(r: dict[str, str], slug: str, cell: Cell, note: str) -> dict[st
     if raw_unit.lower() in PRICE_UNITS_TO_USD_PER_T:
         unit, factor = "USD/t", PRICE_UNITS_TO_USD_PER_T[raw_unit.lower()]
     return {
-        "commodity": slug, "year": int(r["Year"]),
+        "commodity": slug, "year": _year(r["Year"]),
         "statistic": SALIENT_STATISTICS.get(r["Statistics"].strip(), "other"),
         "detail": r["Statistics_detail"].strip(), "value": cell.value * factor, "unit": unit,
         "flag": cell.flag, "nir_bound": cell.bound or "", "note": note,
@@ -255,6 +264,8 @@ def read_mcs2026(raw_root: Path) -> Mcs2026:
             report.append({"kind": skip.kind, "file": rel, "line": line, "message": str(skip)})
             counted["skipped"] += 1
             continue
+        except ValueError as err:  # a malformed row (a Year that is not a number)
+            raise DataBuildError(rel, line, str(err)) from None
         out[table].append(
             {"source": SOURCE, "edition": EDITION, **row, "raw_file": rel, "raw_line": line}
         )

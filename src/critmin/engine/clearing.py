@@ -27,10 +27,12 @@ import numpy as np
 from critmin.engine import network
 from critmin.engine.kernels import (
     Array,
+    Features,
     MarketArrays,
     Response,
     compress,
     excess_slope,
+    gross_volume,
     region_volume,
     respond,
 )
@@ -59,6 +61,7 @@ class Solution:
     residual: Array  # (n, B) bloc balance residual (t per period)
     rounds: int  # regime rounds used
     fallback_rows: int  # rows solved by the scalar reference
+    rationed: Array | None = None  # (n, R) share of demand not served (no price clears)
 
 
 def membership(m: MarketArrays) -> Array:
@@ -123,8 +126,40 @@ def clear(
             y[row], g[row], state[row] = ref.log_price, ref.flow, ref.state
         fallback = int(todo.size)
     resp = respond(full, y[:, full.bloc_of])
-    residual = bloc_excess(full, resp, membership(full)) + g @ network.incidence(n_blocs).T
-    return Solution(y, g, state, resp, residual, rounds, fallback)
+    member_full = membership(full)
+    residual = bloc_excess(full, resp, member_full) + g @ network.incidence(n_blocs).T
+    resp, residual, rationed = _settle(full, resp, residual, member_full)
+    return Solution(y, g, state, resp, residual, rounds, fallback, rationed)
+
+
+def _settle(m: MarketArrays, resp: Response, residual: Array, member: Array
+            ) -> tuple[Response, Array, Array]:
+    """Blocs that no price within the search window can balance (demand with no supply, stock
+    or import anywhere in reach; or a supply floor with no buyer): demand is rationed, or the
+    unsold output is stocked, so that mass still balances exactly. Rare by construction."""
+    scale = gross_volume(resp, m) @ member
+    stuck = np.abs(residual) > 1e-9 * np.where(scale > 0, scale, 1.0)
+    rationed = np.zeros(resp.demand.shape)
+    if not stuck.any():
+        return resp, residual, rationed
+    log.warning("%d bloc(s) could not clear at any price: demand rationed or output stocked",
+                int(stuck.sum()))
+    short = np.where(stuck, np.maximum(residual, 0.0), 0.0)[:, m.bloc_of]
+    glut = np.where(stuck, np.maximum(-residual, 0.0), 0.0)[:, m.bloc_of]
+    buying = resp.demand + np.maximum(resp.build, 0.0)
+    bloc_buying = (buying @ member)[:, m.bloc_of]
+    share = np.divide(short, bloc_buying, out=np.zeros_like(short), where=bloc_buying > 0)
+    share = np.minimum(share, 1.0)
+    # unsold output is stocked where it was made, or spread over the bloc that imported it
+    weight = np.where((resp.supply @ member)[:, m.bloc_of] > 0, resp.supply, 1.0)
+    bloc_weight = (weight @ member)[:, m.bloc_of]
+    stocked = glut * weight / bloc_weight
+    build = np.where(resp.build > 0, resp.build * (1.0 - share), resp.build) + stocked
+    settled = Response(supply=resp.supply, demand=resp.demand * (1.0 - share), build=build,
+                       d_supply=resp.d_supply, d_demand=resp.d_demand, d_build=resp.d_build)
+    residual = np.where(stuck, bloc_excess(m, settled, member) + (residual - bloc_excess(
+        m, resp, member)), residual)
+    return settled, residual, share
 
 
 def _feasible_start(m: MarketArrays, state: Array) -> Array:
@@ -151,18 +186,21 @@ def _solve_regime(
     inc = network.incidence(m.n_blocs)
     fixed_nx = fixed @ inc.T  # fixed net exports per bloc
     comp = reg.comp
-    tol = BALANCE_RTOL * ((scale + np.abs(fixed_nx)) @ comp) + 1e-300
+    floor_tol = 1e-14 * ((scale + np.abs(fixed_nx)) @ comp) + 1e-300
+    features = Features.of(m)
 
-    def balance(z: Array) -> tuple[Array, Array, Array]:
+    def balance(z: Array) -> tuple[Array, Array, Array, Array]:
         y = z @ comp.T + offset
-        region_excess, region_slope = excess_slope(m, y[:, m.bloc_of])
+        region_excess, region_slope, gross = excess_slope(m, y, features)
         excess = region_excess @ member
-        return (excess + fixed_nx) @ comp, (region_slope @ member) @ comp, excess
+        # tolerance relative to the flows at this price (markets can shrink by orders of
+        # magnitude under a shock), never below round-off of the reference volume
+        tol = np.maximum(BALANCE_RTOL * ((gross @ member + np.abs(fixed_nx)) @ comp), floor_tol)
+        return (excess + fixed_nx) @ comp, (region_slope @ member) @ comp, excess, tol
 
     z0 = y_start[:, reg.roots] - offset[:, reg.roots]
     centre = m.log_p0 + np.zeros_like(z0)
-    z = _newton_bisection(balance, z0, centre, tol)
-    _, _, excess = balance(z)
+    z, excess = _newton_bisection(balance, z0, centre)
     y = z @ comp.T + offset
     g = fixed.copy()
     if reg.interior.size:
@@ -170,8 +208,11 @@ def _solve_regime(
     return y, g
 
 
-def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:
-    """Roots of decreasing 1-D functions, one per column, vectorised over rows.
+def _newton_bisection(balance, z: Array, centre: Array
+                      ) -> tuple[Array, Array]:
+    """Roots of decreasing 1-D functions, one per column, vectorised over rows; returns the
+    roots and ``balance``'s third output (bloc excess) there. ``balance(z)`` gives (value,
+    slope, bloc excess, tolerance).
 
     Newton steps (capped at ``MAX_STEP``) inside a bracket that tightens with every evaluation;
     bisection when Newton leaves the bracket; doubling steps until a bracket is found. The search
@@ -186,7 +227,7 @@ def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:
     z = np.clip(z, z_min, z_max)
     done = np.zeros(z.shape, dtype=bool)
     for _ in range(MAX_NEWTON):
-        value, slope, _ = balance(z)
+        value, slope, extra, tol = balance(z)
         done |= np.abs(value) <= tol
         positive = value > 0  # excess demand: price too low
         lo = np.where(~done & positive, np.maximum(lo, z), lo)
@@ -215,7 +256,9 @@ def _newton_bisection(balance, z: Array, centre: Array, tol: Array) -> Array:
         z_new = np.clip(np.where(newton_ok, candidate, fallback), z_min, z_max)
         last_step = np.where(done, last_step, np.abs(z_new - z))
         z = np.where(done, z, z_new)
-    return z
+    else:
+        extra = balance(z)[2]
+    return z, extra
 
 
 def _update_states(

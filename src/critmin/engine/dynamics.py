@@ -65,35 +65,39 @@ def substitute(share: Array, log_price_ratio: Array, elasticity: Array, cap: Arr
 
 @dataclass
 class Pipeline:
-    """Capacity projects: cumulative starts and their running integral, per period.
+    """Capacity projects: each start ramps up linearly after its lead time.
 
-    A project started at time τ adds ``achievement · clip((t − τ − lead) / ramp, 0, 1)`` of its
-    size at time t. With ``S`` the cumulative starts and ``Q(x) = ∫₀ˣ S``, the capacity from all
-    projects is ``achievement / ramp · (Q(t − lead) − Q(t − lead − ramp))``: two look-ups per
-    cell, whatever the number of projects, for lead times and ramps that differ by draw.
+    A project of size ``s`` decided in period τ counts from τ + 1; its capacity rises by
+    ``achievement · s / ramp`` per period during the ``ramp`` periods after ``lead`` (both
+    resolved to whole periods). Starts are written once into a difference array of future
+    ramp rates, so each period only reads one contiguous slice, whatever the number of projects
+    and however lead times differ by draw.
     """
 
-    starts: Array  # (T + 1, D, N, R) cumulative starts S at integer times
-    integral: Array  # (T + 1, D, N, R) Q at integer times
+    rate_change: Array  # (T + 2, D, N, R) change of the ramp rate at each period
+    rate: Array  # (D, N, R) current ramp rate, t/yr per period
 
     @classmethod
     def empty(cls, n_periods: int, shape: tuple[int, ...]) -> Pipeline:
-        return cls(np.zeros((n_periods + 1, *shape), np.float32),
-                   np.zeros((n_periods + 1, *shape), np.float32))
+        return cls(np.zeros((n_periods + 2, *shape)), np.zeros(shape))
 
-    def add(self, t: int, started: Array) -> None:
-        """Record projects started during period ``t`` (they count from time t + 1)."""
-        self.starts[t + 1] = self.starts[t] + started
-        self.integral[t + 1] = self.integral[t] + self.starts[t]
+    def add(self, t: int, started: Array, lead: Array, ramp: Array, achievement: Array) -> None:
+        """Schedule the ramp of projects started during period ``t``."""
+        cells = np.flatnonzero(started)
+        if not cells.size:
+            return
+        horizon = self.rate_change.shape[0]
+        lag = np.rint(lead.ravel()[cells]).astype(np.intp)
+        width = np.maximum(np.rint(ramp.ravel()[cells]).astype(np.intp), 1)
+        per_period = achievement.ravel()[cells] * started.ravel()[cells] / width
+        flat = self.rate_change.reshape(horizon, -1)
+        first, last = t + 2 + lag, t + 2 + lag + width
+        ok = first < horizon  # each cell appears once per call, so += is safe
+        flat[first[ok], cells[ok]] += per_period[ok]
+        ok = last < horizon
+        flat[last[ok], cells[ok]] -= per_period[ok]
 
-    def capacity(self, t: int, lead: Array, ramp: Array, achievement: Array) -> Array:
-        """Capacity from all projects at the start of period ``t``."""
-        return achievement / ramp * (self._q(t, t - lead) - self._q(t, t - lead - ramp))
-
-    def _q(self, t: int, x: Array) -> Array:
-        x = np.clip(x, 0.0, float(t))
-        k = np.floor(x).astype(np.intp)
-        frac = x - k
-        q = np.take_along_axis(self.integral, k[None], axis=0)[0]
-        s = np.take_along_axis(self.starts, k[None], axis=0)[0]
-        return q.astype(float) + frac * s.astype(float)
+    def step(self, t: int) -> Array:
+        """Capacity added at the start of period ``t`` by projects ramping up."""
+        self.rate += self.rate_change[t]
+        return self.rate

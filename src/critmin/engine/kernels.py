@@ -118,41 +118,77 @@ def respond(m: MarketArrays, log_price: Array) -> Response:
     )
 
 
-def excess_slope(m: MarketArrays, log_price: Array) -> tuple[Array, Array]:
-    """Excess demand (incl. policy extras) and its derivative per region: the solver's inner
-    loop. Same curves as :func:`respond`, fused in place, skipping floors, dumping floors and
-    input limits when no region of ``m`` has them."""
+@dataclass(frozen=True)
+class Features:
+    """What a problem set uses, checked once per solve rather than at every evaluation."""
+
+    floor: bool  # some region has a price floor
+    dumping: bool  # some region has a dumping floor
+    limit: bool  # some region has an input limit
+    extra_net: Array  # extra demand − extra supply (n, R)
+    extra_gross: Array  # extra demand + extra supply (n, R)
+
+    @classmethod
+    def of(cls, m: MarketArrays) -> Features:
+        return cls(
+            floor=bool(np.isfinite(m.log_floor).any()),
+            dumping=bool((m.min_utilisation > 0).any()),
+            limit=bool(np.isfinite(m.input_limit).any()),
+            extra_net=m.extra_demand - m.extra_supply,
+            extra_gross=m.extra_demand + m.extra_supply,
+        )
+
+
+def excess_slope(m: MarketArrays, bloc_price: Array, f: Features
+                 ) -> tuple[Array, Array, Array]:
+    """Excess demand (incl. policy extras), its derivative, and the gross volume (the sum of
+    the terms, to scale tolerances) per region at bloc log prices (n, B): the solver's inner
+    loop. Same curves as :func:`respond`, fused in place; floors, dumping floors and input
+    limits are skipped when no region has them."""
+    log_price = bloc_price[:, m.bloc_of]
     z = log_price - m.log_p0
     excess = np.exp(m.demand_elasticity * z)
     excess *= m.demand_ref
     slope = m.demand_elasticity * excess
     target = np.exp(-m.inv_sensitivity * z)
     target *= m.inv_target
-    excess += m.inv_adjust * (target - m.inv_stock)
+    build = m.inv_adjust * (target - m.inv_stock)
+    gross = excess + np.abs(build)
+    excess += build
     target *= m.inv_adjust
     target *= m.inv_sensitivity
     slope -= target
-    has_floor = bool(np.isfinite(m.log_floor).any())
-    z_eff = np.maximum(log_price, m.log_floor) - m.log_p0 if has_floor else z
-    u = np.exp(m.supply_elasticity * z_eff)
+    if f.floor:
+        u = np.exp(m.supply_elasticity * (np.maximum(log_price, m.log_floor) - m.log_p0))
+    else:
+        u = np.exp(m.supply_elasticity * z)
     u *= m.utilisation
     util = np.minimum(u, 1.0)
     elastic = u < 1.0
-    if bool((m.min_utilisation > 0).any()):
+    if f.dumping:
         util = np.maximum(util, m.min_utilisation)
         elastic &= u > m.min_utilisation
     supply = util * m.capacity
-    if bool(np.isfinite(m.input_limit).any()):
+    if f.limit:
         elastic &= supply < m.input_limit
         supply = np.minimum(supply, m.input_limit)
-    if has_floor:
+    if f.floor:
         elastic &= log_price > m.log_floor
     excess -= supply
-    excess += m.extra_demand - m.extra_supply
+    excess += f.extra_net
+    gross += supply
+    gross += f.extra_gross
     u *= m.capacity
     u *= m.supply_elasticity
-    slope -= np.where(elastic, u, 0.0)
-    return excess, slope
+    u[~elastic] = 0.0
+    slope -= u
+    return excess, slope, gross
+
+
+def gross_volume(resp: Response, m: MarketArrays) -> Array:
+    """Everything bought, sold or stocked per region at a solution (n, R): the size against
+    which a bloc's imbalance is measured."""
+    return (resp.supply + resp.demand + np.abs(resp.build) + m.extra_supply + m.extra_demand)
 
 
 def region_volume(m: MarketArrays) -> Array:
@@ -185,6 +221,8 @@ def compress(m: MarketArrays) -> MarketArrays:
                            | (m.min_utilisation > 0).any(axis=0)
                            | np.isfinite(m.log_floor).any(axis=0))
     regions = np.flatnonzero(active)
+    if regions.size == 0:
+        return m
     keys = np.stack([m.bloc_of[regions], m.shape_class[regions],
                      np.where(special[regions], regions, -1)], axis=1)
     _, first, column = np.unique(keys, axis=0, return_index=True, return_inverse=True)
@@ -198,7 +236,6 @@ def compress(m: MarketArrays) -> MarketArrays:
     changes: dict[str, object] = {
         name: np.add.reduceat(getattr(m, name)[:, members], starts, axis=1) for name in _SUMMED}
     changes.update({name: getattr(m, name)[:, rep] for name in _SHAPES if name != "log_p0"})
-    n = m.n
     keep = special[rep]
     changes["input_limit"] = np.where(keep, m.input_limit[:, rep], np.inf)
     changes["min_utilisation"] = np.where(keep, m.min_utilisation[:, rep], 0.0)

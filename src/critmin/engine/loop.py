@@ -4,15 +4,20 @@
 parameter draws and returns both, so every result is measured against its own baseline. Per
 period:
 
-1. capacity arrives from projects started ``lead`` earlier (ramping up), restarts finish;
+1. capacity grows with baseline demand (trend investment keeps the reference world on a
+   balanced path, so price-driven projects are the response to scarcity, not to growth),
+   arrives from projects started ``lead`` earlier (ramping up), and restarts finish;
 2. shocks and policy hooks set this period's capacities, demand, floors, wedges and caps;
 3. stages clear in chain order (mine before refinery before magnets): a downstream stage's
    processors bid upstream for the input their planned output needs (planned at last period's
-   price), and their output is limited by the input they got; each stage is a spatial price
-   equilibrium over blocs solved for all draws and chains at once
-   (:func:`critmin.engine.clearing.clear`);
-4. expectations adapt, substitution ratchets up, projects start where expected prices beat the
-   incentive price, regions close after ``closure_quarters`` under cash cost.
+   price, never beyond the upstream stage's world capacity), and their output is limited by the
+   input they got; each stage is a spatial price equilibrium over blocs solved for all draws
+   and chains at once (:func:`critmin.engine.clearing.clear`);
+4. expectations adapt, substitution ratchets up (never back), projects start where expected
+   prices beat the incentive price, and after ``closure_quarters`` under cash cost the capacity
+   a region does not need for its current output at normal utilisation is mothballed; idle
+   capacity restarts (after ``restart_lead_time_years``) when expected prices beat the
+   incentive price again.
 
 Arrays carry a leading draw axis; the only Python loops are over periods, chain levels (≤ 3)
 and the few shock entries.
@@ -28,7 +33,7 @@ import numpy as np
 
 from critmin.engine import clearing, network
 from critmin.engine.dynamics import Pipeline, Rates, expect, per_period, substitute
-from critmin.engine.kernels import MarketArrays, region_volume
+from critmin.engine.kernels import MarketArrays, gross_volume, region_volume
 from critmin.engine.shocks import ShockPlan, compile_shocks
 from critmin.errors import CritminError
 from critmin.scenario.model import Scenario
@@ -205,7 +210,7 @@ def _calm(plan: ShockPlan) -> ShockPlan:
         host_index=np.ones_like(plan.host_index),
         demand_mult=np.ones_like(plan.demand_mult),
         min_utilisation=np.zeros_like(plan.min_utilisation),
-        dumping_capacity=np.ones_like(plan.dumping_capacity),
+        capacity_step=np.ones_like(plan.capacity_step),
         dumping=np.zeros_like(plan.dumping),
         uplift_on=np.zeros_like(plan.uplift_on),
         wedge_add=np.zeros_like(plan.wedge_add),
@@ -222,6 +227,7 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
     downstream = np.full(n_nodes, -1)
     downstream[upstream[upstream >= 0]] = np.flatnonzero(upstream >= 0)
     final = downstream < 0
+    _check_parameters(world, params, upstream)
     u0 = params["utilisation_ref"].copy()
     yld = np.where(upstream >= 0, params["stage_yield"][:, :, 0], 1.0)
     if np.isnan(yld).any():
@@ -249,7 +255,10 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
     has_cap = np.isfinite(data_cap)
     capped = np.where(has_cap, np.clip(capacity, prod, np.maximum(data_cap, prod)), capacity)
     idle = np.where(has_cap, np.maximum(np.nan_to_num(data_cap) - capped, 0.0), 0.0)
-    utilisation = np.where(capped > 0, prod / np.where(capped > 0, capped, 1.0), u0)
+    # u0 stays the registry's value (bit for bit: equal curves can then be merged by the
+    # solver) except where installed capacity from the data caps K below output / u0
+    clipped = has_cap & (capped != capacity)
+    utilisation = np.where(clipped & (capped > 0), prod / np.where(capped > 0, capped, 1.0), u0)
     totals = prod.sum(axis=2, keepdims=True)
     final_demand = np.where(final[None, :, None], dem_share * totals, 0.0) / ppy
     missing = final & (np.abs(dem_share.sum(axis=2) - 1.0) > 1e-6).any(axis=0)
@@ -280,6 +289,33 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
         leakage=params["leakage_share"][:, :, 0], member=member,
         rates=rates, params=params, ppy=ppy, shape_class=shape_class,
     )
+
+
+#: Parameters whose value must be strictly positive for the model to be defined, and why.
+_POSITIVE = {
+    "utilisation_ref": "capacity = reference output ÷ utilisation",
+    "stage_yield": "a downstream stage's input need = output ÷ yield",
+    "incentive_price_multiple": "projects start above log(multiple × p0)",
+}
+
+
+def _check_parameters(world: World, params: dict[str, Array], upstream: Array) -> None:
+    """Stop with a one-line error on values (often the end of a range) that leave the model
+    undefined, rather than letting NaN into the results."""
+    for name, why in _POSITIVE.items():
+        values = params[name]
+        if name == "stage_yield":
+            values = values[:, upstream >= 0]
+            nodes = [n for n, u in zip(world.nodes, upstream, strict=True) if u >= 0]
+        else:
+            nodes = list(world.nodes)
+        bad = ~(values > 0)
+        if bad.any():
+            d, i, r = (int(k) for k in np.argwhere(bad)[0])
+            raise CritminError(
+                f"parameter {name} = {float(values[d, i, r]):g} for {nodes[i].label} "
+                f"(region {world.regions[r]}) leaves the model undefined ({why}); "
+                "allowed: a value > 0")
 
 
 def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan,
@@ -313,12 +349,18 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
     up = su.upstream
     has_up = up >= 0
     down_nodes = np.flatnonzero(has_up)
+    zeros = np.zeros(shape)  # shared, read-only inputs when no policy hook runs
+    zeros.flags.writeable = False
+    no_floor = np.full(shape, -np.inf)
+    no_floor.flags.writeable = False
+    no_wedge = np.zeros(su.wedge.shape)
+    no_wedge.flags.writeable = False
     for t in range(n_periods):
         if t:  # trend investment keeps baseline capacity in step with baseline demand
             state.capacity *= r.growth
-        _arrivals(state, r, t, p["ramp_achievement"])
-        k_eff = state.capacity * plan.capacity_mult[t] * plan.dumping_capacity[t] \
-            * plan.host_index[t]
+        state.capacity *= plan.capacity_step[t]  # a dumping supplier's expansion stays
+        _arrivals(state, t)
+        k_eff = state.capacity * plan.capacity_mult[t] * plan.host_index[t]
         notional = su.final_demand0 * r.growth ** t * plan.demand_mult[t]
         final_dem = notional * (1.0 - state.substitution)
         y_last = state.log_price[..., blocs.bloc_of]  # (D, N, R)
@@ -331,16 +373,23 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
         need[:, up[down_nodes]] = np.maximum(
             0.0, per_period * u_plan[:, down_nodes] / yld - state.input_stock[:, down_nodes])
         need_ref[:, up[down_nodes]] = per_period * su.utilisation[:, down_nodes] / yld
+        # processors do not plan beyond what the upstream stage can produce worldwide
+        upstream_max = k_eff[:, up[down_nodes]].sum(axis=2, keepdims=True) / su.ppy
+        planned = need[:, up[down_nodes]].sum(axis=2, keepdims=True)
+        need[:, up[down_nodes]] *= np.minimum(1.0, upstream_max / np.where(planned > 0, planned,
+                                                                           1.0))
         uplift = 1.0 + p["announce_cover_uplift"] * plan.uplift_on[t]
         inv_target = cover * su.ppy * (notional + need_ref) * uplift
         if t == 0:
             state.inventory = cover * su.ppy * (notional + need_ref)
         inputs = PeriodInputs(
-            t=t, extra_supply=np.zeros(shape), extra_demand=np.zeros(shape),
-            log_floor=np.full(shape, -np.inf), wedge_add=np.zeros(su.wedge.shape),
+            t=t, extra_supply=zeros if not hooks else np.zeros(shape),
+            extra_demand=zeros if not hooks else np.zeros(shape),
+            log_floor=no_floor if not hooks else np.full(shape, -np.inf),
+            wedge_add=no_wedge if not hooks else np.zeros(su.wedge.shape),
             cap=plan.caps(t, np.arange(n_nodes), None if normal is None else normal[:, t],
                           su.leakage),
-            capacity_add=np.zeros(shape))
+            capacity_add=zeros if not hooks else np.zeros(shape))
         for hook in hooks:
             hook.before_period(inputs, state)
         if hooks:
@@ -358,6 +407,8 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             resp = sol.response
             y_reg = y[..., blocs.bloc_of]
             factor = np.exp(p["demand_elasticity"][:, nodes] * (y_reg - y0r[:, nodes]))
+            if sol.rationed is not None and sol.rationed.any():  # demand no price could meet
+                factor = factor * (1.0 - sol.rationed.reshape(n_draws, k, n_regions))
             supply = resp.supply.reshape(n_draws, k, n_regions)
             build = resp.build.reshape(n_draws, k, n_regions)
             out.store(nodes, y, sol.flow.reshape(n_draws, k, n_pairs), supply,
@@ -384,11 +435,11 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
     return rec.trajectory()
 
 
-def _arrivals(state: EngineState, r: Rates, t: int, achievement: Array) -> None:
+def _arrivals(state: EngineState, t: int) -> None:
     """Projects reaching output this period; restarts finishing."""
-    projects = state.pipeline.capacity(t, r.lead, r.ramp, achievement)
-    state.capacity += projects - state.project_capacity
-    state.project_capacity = projects
+    added = state.pipeline.step(t)
+    state.capacity += added
+    state.project_capacity += added
     running = state.restart_timer > 0
     state.restart_timer = np.where(running, state.restart_timer - 1.0, 0.0)
     done = running & (state.restart_timer <= 0)
@@ -440,8 +491,8 @@ def _market(su: _Setup, blocs: Blocs, nodes: Array, k_eff: Array, demand_ref: Ar
 def _solve(m: MarketArrays, y_start: Array, state0: Array, solver: Solver) -> clearing.Solution:
     if solver == "vectorised":
         return clearing.clear(m, y_start, state0)
-    from critmin.engine.reference import clear_one
     from critmin.engine.kernels import respond
+    from critmin.engine.reference import clear_one
 
     rows = [clear_one(m, i) for i in range(m.n)]  # the scalar reference: one problem at a time
     y = np.stack([s.log_price for s in rows])
@@ -465,7 +516,7 @@ def _between_periods(state: EngineState, su: _Setup, r: Rates, p: dict[str, Arra
                    p["substitution_cap"], r.sub_speed),
         0.0)
     starts = np.where(y_producer > y0r + r.log_incentive, r.start_share * state.capacity, 0.0)
-    state.pipeline.add(t, starts)
+    state.pipeline.add(t, starts, r.lead, r.ramp, p["ramp_achievement"])
     below = (np.maximum(y_reg, log_floor) < y0r + r.log_cash) & ~plan.dumping[t]
     state.below_cost = np.where(below, state.below_cost + 1.0, 0.0)
     close = state.below_cost >= r.closure
@@ -504,7 +555,9 @@ class _PeriodRecord:
         self.consumption[:, nodes] = demand
         self.final[:, nodes] = final
         self.build[:, nodes] = build
-        scale = region_volume(m) @ member
+        # imbalance relative to the bloc's normal size (demand at p0, capacity, stocks), so a
+        # market rationed to nothing is not judged by its remaining dust
+        scale = (region_volume(m) + gross_volume(sol.response, m)) @ member
         rel = np.abs(sol.residual) / np.where(scale > 0, scale, 1.0)
         self.error[:, nodes] = rel.max(axis=1).reshape(n_draws, len(nodes))
 

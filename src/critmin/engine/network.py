@@ -134,9 +134,9 @@ def regime(n_blocs: int, code: int) -> Regime:
     interior = np.flatnonzero((states == POS_INT) | (states == NEG_INT))
     # adjacency of the price links: (neighbour, pair, direction of travel)
     adj: dict[int, list[tuple[int, int, int]]] = {b: [] for b in range(n_blocs)}
-    for p in interior:
-        adj[int(pi[p])].append((int(pj[p]), int(p), +1))
-        adj[int(pj[p])].append((int(pi[p]), int(p), -1))
+    for q in interior.tolist():
+        adj[int(pi[q])].append((int(pj[q]), q, +1))
+        adj[int(pj[q])].append((int(pi[q]), q, -1))
     comp_of = -np.ones(n_blocs, dtype=np.intp)
     off_pos = np.zeros((n_blocs, n_pairs))
     off_neg = np.zeros((n_blocs, n_pairs))

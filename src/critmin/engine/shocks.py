@@ -15,7 +15,16 @@ import numpy as np
 
 from critmin.engine import network
 from critmin.errors import CritminError
-from critmin.scenario.model import TRADE_KINDS, Scenario
+from critmin.scenario.model import (
+    DemandSurge,
+    DestinationBan,
+    Dumping,
+    ExportQuota,
+    ExportTax,
+    LicenceApproval,
+    ProductionOutage,
+    Scenario,
+)
 from critmin.world import Blocs, World
 
 Array = np.ndarray
@@ -38,7 +47,7 @@ class ShockPlan:
     host_index: Array  # (T, N, R) by-product capacity ÷ base capacity, from host outages
     demand_mult: Array  # (T, N, R) demand surges
     min_utilisation: Array  # (T, N, R) dumping floor
-    dumping_capacity: Array  # (T, N, R) dumping capacity multiple
+    capacity_step: Array  # (T, N, R) one-off capacity expansion (dumping), kept afterwards
     dumping: Array  # (T, N, R) bool: a dumping supplier (exempt from closures)
     uplift_on: Array  # (T, N, R) bool: importers of an announced control stock up
     wedge_add: Array  # (T, N, P, 2) log(1 + export tax)
@@ -92,7 +101,7 @@ def compile_shocks(scenario: Scenario, world: World, blocs: Blocs) -> ShockPlan:
         host_index=np.ones((n_t, n_n, n_r)),
         demand_mult=np.ones((n_t, n_n, n_r)),
         min_utilisation=np.zeros((n_t, n_n, n_r)),
-        dumping_capacity=np.ones((n_t, n_n, n_r)),
+        capacity_step=np.ones((n_t, n_n, n_r)),
         dumping=np.zeros((n_t, n_n, n_r), dtype=bool),
         uplift_on=np.zeros((n_t, n_n, n_r), dtype=bool),
         wedge_add=np.zeros((n_t, n_n, n_p, 2)),
@@ -105,7 +114,7 @@ def compile_shocks(scenario: Scenario, world: World, blocs: Blocs) -> ShockPlan:
         where = f"shocks[{k}] ({shock.kind})"
         values = _series(scenario, shock)  # (T,) NaN outside [start, end]
         active = ~np.isnan(values)
-        if shock.kind in TRADE_KINDS:
+        if isinstance(shock, ExportQuota | LicenceApproval | DestinationBan | ExportTax):
             node = world.node(shock.commodity, shock.stage)
             links = _links(blocs, shock.exporter, shock.importers)
             _trade(plan, shock, node, links, values, active, ppy)
@@ -116,20 +125,21 @@ def compile_shocks(scenario: Scenario, world: World, blocs: Blocs) -> ShockPlan:
                 plan.uplift_on[first:start, node, importers] = True
             continue
         regions = _regions(world, blocs, shock, where)
-        if shock.kind == "production_outage" and shock.commodity not in world.chains:
+        if isinstance(shock, ProductionOutage) and shock.commodity not in world.chains:
             key = (shock.commodity, shock.stage)
             mult = host_outage.setdefault(key, np.ones((n_t, n_r)))
             mult[np.ix_(active, regions)] *= 1.0 - values[active, None]
             continue
         node = world.node(shock.commodity, shock.stage)
-        grid = np.ix_(active, [node], regions)
-        if shock.kind == "production_outage":
+        grid = np.ix_(active, np.array([node]), regions)
+        if isinstance(shock, ProductionOutage):
             plan.capacity_mult[grid] *= 1.0 - values[active, None, None]
-        elif shock.kind == "demand_surge":
+        elif isinstance(shock, DemandSurge):
             plan.demand_mult[grid] *= 1.0 + values[active, None, None]
-        elif shock.kind == "dumping":
+        elif isinstance(shock, Dumping):
             plan.min_utilisation[grid] = np.maximum(plan.min_utilisation[grid], shock.value)
-            plan.dumping_capacity[grid] *= shock.capacity_multiple
+            first = int(np.flatnonzero(active)[0])
+            plan.capacity_step[first, node, regions] *= shock.capacity_multiple
             plan.dumping[grid] = True
     _host_index(plan, world, host_outage)
     return plan
@@ -162,7 +172,7 @@ def _links(blocs: Blocs, exporter: str, importers: list[str] | None) -> Array:
         b for b in range(blocs.n_blocs) if b != x]
     links = np.zeros((len(pi), 2), dtype=bool)
     for y in targets:
-        p = int(np.flatnonzero(((pi == min(x, y)) & (pj == max(x, y))))[0])
+        p = int(np.flatnonzero((pi == min(x, y)) & (pj == max(x, y)))[0])
         links[p, 0 if x < y else 1] = True
     return links
 

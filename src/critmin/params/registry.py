@@ -50,6 +50,12 @@ class ParamSpec:
     lower: float = -math.inf
     upper: float = math.inf
     regional: bool = False  # rows name a region, and values sum to 1 per commodity and stage
+    positive: bool = False  # the lower bound itself is excluded (a yield of 0 divides by 0)
+
+    def allows(self, number: float) -> bool:
+        """Whether ``number`` is a value this parameter can take."""
+        above = self.lower < number if self.positive else self.lower <= number
+        return math.isfinite(number) and above and number <= self.upper
 
 
 _INF = math.inf
@@ -81,7 +87,8 @@ PARAMETERS: Final[dict[str, ParamSpec]] = {
     "closure_quarters": ParamSpec("quarters below cash cost before care and maintenance", 0),
     "capacity_growth_max": ParamSpec("largest share of capacity that can be started per year", 0),
     "demand_growth": ParamSpec("baseline demand growth per year", -1),
-    "stage_yield": ParamSpec("t of this stage's output per t of upstream input", 0),
+    "stage_yield": ParamSpec("t of this stage's output per t of upstream input", 0,
+                             positive=True),
     "byproduct_recovery": ParamSpec("t of by-product per t of host output (note: host=<slug>)", 0),
     "capacity_share": ParamSpec(
         "share of stage capacity by region where the data have none", 0, 1, regional=True),
@@ -90,6 +97,8 @@ PARAMETERS: Final[dict[str, ParamSpec]] = {
     "leakage_share": ParamSpec(
         "share of a destination ban that leaks through third countries", 0, 1),
     "value_added_per_t": ParamSpec("downstream value added at risk per t of shortfall (USD/t)", 0),
+    "price_expectation_weight": ParamSpec(
+        "share of the gap between expected and last price closed per quarter", 0, 1),
     "downstream_intensity": ParamSpec(
         "t of this stage per unit of a downstream product (see unit)", 0),
 }
@@ -228,9 +237,10 @@ class Registry:
             parameter, commodity, stage, region = key
             value = float(raw_value)
             spec = self._spec(parameter)
-            if not (math.isfinite(value) and spec.lower <= value <= spec.upper):
+            if not spec.allows(value):
                 raise CritminError(f"override {'|'.join(key)} = {value}: allowed "
-                                   f"{spec.lower} ≤ value ≤ {spec.upper}")
+                                   f"{spec.lower} {'<' if spec.positive else '≤'} value ≤ "
+                                   f"{spec.upper}")
             clean["|".join(key)] = value
             if key in index:
                 i = index[key]
@@ -396,7 +406,7 @@ def _check_row(row: RegistryRow, path: Path, line: int) -> None:
     spec = PARAMETERS[row.parameter]
     for name in ("low", "value", "high"):
         number = getattr(row, name)
-        if not spec.lower <= number <= spec.upper:
+        if not spec.allows(number):
             raise RegistryError(path, line, name, f"{number:g} is not allowed for {row.parameter}; "
                                 f"allowed: {_allowed_text(spec)}")
     if not row.low <= row.value <= row.high:
@@ -449,6 +459,6 @@ def parameter_table(registry: Registry | None = None) -> pd.DataFrame:
 
 
 def _allowed_text(spec: ParamSpec) -> str:
-    lo = "" if spec.lower == -math.inf else f"{spec.lower:g} ≤ "
+    lo = "" if spec.lower == -math.inf else f"{spec.lower:g} {'<' if spec.positive else '≤'} "
     hi = "" if spec.upper == math.inf else f" ≤ {spec.upper:g}"
     return f"{lo}x{hi}" if lo or hi else "any"

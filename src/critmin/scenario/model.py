@@ -414,7 +414,7 @@ class Scenario(_Strict):
     start: str = Field(description="first period, e.g. 2025Q1 (quarter) or 2025-01 (month)")
     horizon: int = Field(ge=1, le=480, description="number of periods")
     chains: list[str] = Field(min_length=1, description="commodity slugs")
-    regions: Regions = Field(default_factory=Regions)
+    regions: Regions = Field(default_factory=lambda: Regions.model_validate({}))
     blocs: dict[str, list[Member]] = Field(
         default_factory=dict,
         description="named lists of ISO3 codes or group names; the others form 'rest'")
@@ -496,7 +496,7 @@ def _raw_facts(data: dict[str, Any]) -> dict[str, Any]:
     """Best-effort reading of time and names from the raw mapping (before validation)."""
     facts: dict[str, Any] = {}
     step = data.get("time_step", "quarter")
-    if step not in PERIODS_PER_YEAR:
+    if not isinstance(step, str) or step not in PERIODS_PER_YEAR:  # a list is unhashable
         return facts
     try:
         start, horizon = str(data["start"]), int(data["horizon"])

@@ -82,7 +82,10 @@ def parse_yaml(text: str, path: Path | str = "<string>") -> tuple[Any, dict[Loc,
     The line map has an entry for each mapping key and sequence item, e.g.
     ``('shocks', 0, 'share') → 14``; the root ``()`` is line 1.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters: raises ReaderError on NUL
+    except yaml.YAMLError as err:
+        raise ScenarioFileError(path, None, None, f"YAML error: {_one_line(str(err))}") from None
     try:
         node = loader.get_single_node()
         if node is None:

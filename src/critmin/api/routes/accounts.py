@@ -50,12 +50,22 @@ def me_json(who: Principal) -> dict[str, Any]:
 
 
 @router.post("/auth/login")
-def login(body: LoginIn, response: Response, db: Db,
+def login(body: LoginIn, request: Request, response: Response, db: Db,
           settings: Annotated[Settings, Depends(get_settings)]) -> dict[str, Any]:
-    """Check e-mail and password; set the session cookie (httponly) and the CSRF cookie."""
+    """Check e-mail and password; set the session cookie (httponly) and the CSRF cookie.
+
+    Repeated failures for one e-mail from one address are refused (429) for a while."""
+    limiter = request.app.state.login_limiter
+    address = request.client.host if request.client else None
+    wait = limiter.retry_after(address, body.email)
+    if wait > 0:
+        raise ApiError(429, f"too many failed logins for this e-mail; try again in "
+                            f"{max(1, round(wait))} s")
     user = accounts.check_login(db, body.email, body.password)
     if user is None:
+        limiter.failed(address, body.email)
         raise ApiError(401, "e-mail or password not recognised")
+    limiter.succeeded(address, body.email)
     session = accounts.open_session(db, user, settings.session_hours)
     db.commit()
     common = {"max_age": session.max_age, "secure": settings.secure_cookies, "path": "/",

@@ -44,14 +44,14 @@ async def read_document(request: Request) -> tuple[documents.Checked, str | None
     raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     name, note = request.query_params.get("name"), request.query_params.get("note", "")
+    if kind not in documents.YAML_TYPES and kind != "application/json":  # before decoding
+        raise ApiError(415, "send the scenario as application/json or application/yaml")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(422, "body is not UTF-8 text") from None
     if kind in documents.YAML_TYPES:
         return await run_in_threadpool(documents.check, text, "yaml"), name, note
-    if kind != "application/json":
-        raise ApiError(415, "send the scenario as application/json or application/yaml")
     try:
         envelope = json.loads(text)
     except json.JSONDecodeError as err:

@@ -1,0 +1,1 @@
+"""Fuzzing: hypothesis properties (CI) and atheris harnesses (``run.sh``, long runs)."""

@@ -1,0 +1,5 @@
+"""atheris harness for the ``groups`` target (see targets.py); run by run.sh."""
+
+from targets import fuzz_main
+
+fuzz_main("groups")
