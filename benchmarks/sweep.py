@@ -58,7 +58,7 @@ def main() -> None:
     print(f"draws           {args.draws:,} ({result.outcomes.attrs['method']}, seed "
           f"{result.outcomes.attrs['seed']}), blocks of {args.block_size}")
     print(f"executor        {args.executor}, workers {args.workers or 'default'}")
-    print(f"policy tools    none (critmin.policy not built yet)")
+    print("policy tools    none (critmin.policy not built yet)")
     print(f"wall time       {elapsed:,.1f} s (world build {setup:.1f} s); "
           f"{args.draws / max(elapsed - setup, 1e-9):,.0f} draws/s")
     print(f"peak memory     this process {_peak_mb(resource.RUSAGE_SELF):,.0f} MB; "

@@ -62,12 +62,13 @@ def test_morris_effects_of_a_linear_model_are_exact() -> None:
 @needs_data
 def test_design_reaches_the_engine_parameters() -> None:
     from critmin.scenario.model import load_scenario
-    from critmin.world import build_world_for
+    from critmin.world import ENGINE_ASSUMPTIONS, build_world_for
 
     world = build_world_for(load_scenario(SCENARIO))
     f = factors(world)
     reg = world.registry
-    assert "demand_elasticity|*|*|*" in f.names and "price_expectation_weight" in f.names
+    assert "demand_elasticity|*|*|*" in f.names
+    assert set(ENGINE_ASSUMPTIONS) <= set(f.names)  # assumptions outside the registry vary too
     i = f.names.index("demand_elasticity|*|*|*")
     assert tuple(f.bounds[i]) == reg.bounds("demand_elasticity", "rare-earths")
     assert len(set(f.groups)) < len(f.names)  # share rows grouped by parameter
@@ -77,8 +78,9 @@ def test_design_reaches_the_engine_parameters() -> None:
     np.testing.assert_array_equal(params["demand_elasticity"],
                                   np.broadcast_to(x[:, i, None, None],
                                                   params["demand_elasticity"].shape))
-    j = f.names.index("price_expectation_weight")
-    assert (params["price_expectation_weight"] == x[:, j, None, None]).all()
+    for name in ENGINE_ASSUMPTIONS:
+        j = f.names.index(name)
+        assert (params[name] == x[:, j, None, None]).all()
     shares = params["demand_share"].sum(axis=2)  # renormalised per draw at the final stage
     np.testing.assert_allclose(shares[:, -1], 1.0, rtol=1e-12)
 

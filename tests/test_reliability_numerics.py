@@ -138,3 +138,30 @@ def test_a_yield_of_zero_is_refused_naming_the_parameter():
         build_world_for(scenario)
     assert PARAMETERS["stage_yield"].allows(1e-9) and not PARAMETERS["stage_yield"].allows(0)
     assert issubclass(RegistryError, CritminError)
+
+
+@pytest.mark.xfail(strict=True, reason="open engine finding (RELIABILITY.md): with the only "
+                   "producer of a stage fully out, stocks grow from nothing and the price "
+                   "runs to the clearing window's ceiling")
+def test_sole_producer_fully_out_keeps_mass_balance():
+    """Found here, all values inside the registry's ranges: demand_growth 0.35 (lithium's high),
+    inventory_cover_months 0.5 and inventory_price_sensitivity 0 (the registry's lows), and a
+    100% outage of the only mine. The engine's own balance_error reaches ~0.1 and the price
+    ~1e133 USD/t while nothing is produced."""
+    world = toys.world({"rare-earths": STAGES}, REGIONS,
+                       production={"rare-earths": [100.0, 0.0, 0.0, 0.0]},
+                       demand_share={"rare-earths/magnet": [0.4, 0.1, 0.3, 0.2]},
+                       capacity_share={f"rare-earths/{s}": [1.0, 0.0, 0.0, 0.0]
+                                       for s in STAGES[1:]},
+                       demand_growth=0.35, inventory_cover_months=0.5,
+                       inventory_price_sensitivity=0.0)
+    scenario = validate_scenario({
+        "name": "sole producer out", "start": "2025Q1", "horizon": 6,
+        "chains": ["rare-earths"], "blocs": {"china": ["CHN"]},
+        "shocks": [{"kind": "production_outage", "commodity": "rare-earths", "stage": "mine",
+                    "region": "CHN", "value": 1.0, "start": 1, "end": 5}]})
+    run = simulate(world, scenario)
+    traj = run.shocked
+    assert traj.production[:, 1:, 0].sum() == 0  # nothing mined while the outage lasts
+    assert (traj.inventory_change[:, 1:, 0] <= 1e-9).all()  # so no stock can be built
+    assert traj.balance_error.max() < 1e-9

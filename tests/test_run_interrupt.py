@@ -46,7 +46,9 @@ def test_ctrl_c_keeps_blocks_and_resume_completes(tmp_path: Path) -> None:
     kept = len(list(store.glob("block-*.npz")))
     assert proc.returncode == 1, err
     assert out == ""  # nothing half-printed on stdout
-    (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+    lines = [x for x in err.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1, err
+    line = lines[0]
     assert line.startswith("error: interrupted:") and f"blocks kept in {store}" in line
     assert f"--resume {store}" in line
     assert 3 <= kept < 20

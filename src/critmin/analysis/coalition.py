@@ -350,6 +350,7 @@ def integer_program(problem: CoalitionProblem, k: int) -> tuple[str, ...]:
     s_cand = xr.DataArray(s[:, cand], coords=[market_index, country_index])
     base = xr.DataArray(s[:, mem].sum(axis=1), coords=[market_index])
 
+    bound = float(s.sum(axis=1).max()) + 1.0  # shares of a rounded world total may pass 1
     model = linopy.Model()
     x = model.add_variables(binary=True, coords=[country_index], name="add")
     model.add_constraints(x.sum() == k, name="k")
@@ -357,12 +358,12 @@ def integer_program(problem: CoalitionProblem, k: int) -> tuple[str, ...]:
     if problem.objective == "n-1":
         floor = s[:, mem].max(axis=1) if mem else np.zeros(len(problem.markets))
         largest = model.add_variables(lower=xr.DataArray(floor, coords=[market_index]),
-                                      upper=1.0, coords=[market_index], name="largest")
+                                      upper=bound, coords=[market_index], name="largest")
         model.add_constraints(largest - s_cand * x >= 0, name="largest_bound")
         gain = gain - largest
     weights = xr.DataArray(problem.weights, coords=[market_index])
     if problem.aggregate == "min":  # max the worst market, then the mean among ties
-        worst = model.add_variables(lower=-1.0, upper=1.0, name="worst")
+        worst = model.add_variables(lower=-bound, upper=bound, name="worst")
         model.add_constraints(worst - gain <= base, name="worst_bound")
         model.add_objective(1.0 * worst, sense="max")
         _solve(model)

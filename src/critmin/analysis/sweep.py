@@ -141,10 +141,12 @@ def evaluate(
     """Simulate every block of ``plan`` and gather the per-draw outcomes as a Dataset."""
     import xarray as xr
 
+    from critmin import __version__
     from critmin.run import map_chunks
     from critmin.scenario.model import scenario_hash
 
-    description = {"scenario": scenario.name, "scenario_hash": scenario_hash(scenario),
+    description = {"critmin_version": __version__, "scenario": scenario.name,
+                   "scenario_hash": scenario_hash(scenario),
                    "draws": plan.n_draws, "seed": plan.seed, "method": plan.method,
                    "block_size": plan.block_size, "data_edition": world.data_edition,
                    "registry_version": world.registry_version, "outcomes_version": _VERSION,

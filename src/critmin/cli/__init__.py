@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from critmin.cli import data, params, risk, run, scenario, serve
+from critmin.cli import analysis, data, params, risk, run, scenario, serve
 
 app = typer.Typer(
     name="critmin",
@@ -26,6 +26,7 @@ app.add_typer(params.app, name="params")
 app.add_typer(scenario.app, name="scenario")
 run.register(app)
 serve.register(app)
+analysis.register(app)
 
 
 def main() -> None:
@@ -33,7 +34,9 @@ def main() -> None:
     from critmin.errors import CritminError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns 130 for Ctrl-C in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except CritminError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(1)

@@ -49,7 +49,8 @@ def emit(frame: pd.DataFrame, fmt: Format, title: str | None = None) -> None:
         table = Table(title=title, show_lines=False)
         for col in frame.columns:
             numeric = frame[col].dtype.kind in "fiu"
-            table.add_column(str(col), justify="right" if numeric else "left")
+            # fold rather than truncate: a narrow terminal wraps cells, it never hides digits
+            table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
         for row in frame.itertuples(index=False):
             table.add_row(*(_cell(v) for v in row))
         Console(soft_wrap=False, width=max(120, Console().width)).print(table)

@@ -278,7 +278,7 @@ def _err(path: Path, line: int | None, field: str, message: str) -> CritminError
 
 def _check_keys(d: Mapping[str, Any], allowed: set[str], path: Path, line: int | None,
                 where: str) -> None:
-    unknown = sorted(k for k in d if k != _LINE and k not in allowed)
+    unknown = sorted((k for k in d if k != _LINE and k not in allowed), key=str)  # null, 1, …
     if unknown:
         field = f"{where}.{unknown[0]}" if where else str(unknown[0])
         raise _err(path, line, field, f"unknown key (allowed: {', '.join(sorted(allowed))})")
