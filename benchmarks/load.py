@@ -71,10 +71,12 @@ class Tally:
 
 
 async def _client(number: int, base: str, headers: dict[str, str], until: float,
-                  max_requests: int, seed_ids: list[str], tally: Tally) -> None:
+                  max_requests: int, seed_ids: list[str], tally: Tally,
+                  exclude: frozenset[str] = frozenset()) -> None:
     import httpx
 
-    cycle = [(label, path) for label, path, weight in READS for _ in range(weight)]
+    cycle = [(label, path) for label, path, weight in READS for _ in range(weight)
+             if label not in exclude]
     cycle.append((WRITE, ""))
     sent = 0
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
@@ -106,12 +108,13 @@ async def _client(number: int, base: str, headers: dict[str, str], until: float,
 
 
 async def _drive(base: str, headers: dict[str, str], clients: int, seconds: float,
-                 max_requests: int, seed_ids: list[str]) -> tuple[Tally, float]:
+                 max_requests: int, seed_ids: list[str],
+                 exclude: frozenset[str]) -> tuple[Tally, float]:
     tally = Tally()
     started = time.monotonic()
     until = started + seconds
-    await asyncio.gather(*(_client(i, base, headers, until, max_requests, seed_ids, tally)
-                           for i in range(clients)))
+    await asyncio.gather(*(_client(i, base, headers, until, max_requests, seed_ids, tally,
+                                   exclude) for i in range(clients)))
     return tally, time.monotonic() - started
 
 
@@ -156,7 +159,8 @@ def _summary(tally: Tally, elapsed: float) -> dict[str, Any]:
 
 
 def run_against(db_url: str, folder: Path, clients: int, seconds: float,
-                max_requests: int = 100_000) -> dict[str, Any]:
+                max_requests: int = 100_000, exclude: frozenset[str] = frozenset()
+                ) -> dict[str, Any]:
     """Start a server on ``db_url``, load it, verify what was stored, stop it; the figures."""
     from sqlalchemy import select
 
@@ -181,7 +185,7 @@ def run_against(db_url: str, folder: Path, clients: int, seconds: float,
             content=SCENARIO.format(name="seed", value=0.5), timeout=60)
         seed.raise_for_status()
         tally, elapsed = asyncio.run(_drive(server.base, headers, clients, seconds,
-                                            max_requests, [seed.json()["id"]]))
+                                            max_requests, [seed.json()["id"]], exclude))
         stored = _verify(server.base, headers, tally)
     finally:
         server.stop()
@@ -194,8 +198,8 @@ def passed(result: dict[str, Any]) -> bool:
             and stored["unreadable"] == 0 and stored["created"] > 0)
 
 
-def run(dbs: list[str], clients: int, seconds: float,
-        max_requests: int = 100_000) -> dict[str, dict[str, Any]]:
+def run(dbs: list[str], clients: int, seconds: float, max_requests: int = 100_000,
+        exclude: frozenset[str] = frozenset()) -> dict[str, dict[str, Any]]:
     """The load test on each database in ``dbs`` (``sqlite``, ``postgresql``)."""
     from web.servers import postgres_or_none, sqlite_url
 
@@ -204,14 +208,15 @@ def run(dbs: list[str], clients: int, seconds: float,
         with tempfile.TemporaryDirectory(prefix=f"critmin-load-{db}-") as tmp:
             folder = Path(tmp)
             if db == "sqlite":
-                out[db] = run_against(sqlite_url(folder), folder, clients, seconds, max_requests)
+                out[db] = run_against(sqlite_url(folder), folder, clients, seconds, max_requests,
+                                      exclude)
                 continue
             with postgres_or_none() as postgres:
                 if postgres is None:
                     out[db] = {"skipped": "PostgreSQL server binaries not installed"}
                     continue
                 url = postgres.create_database("load")
-                out[db] = run_against(url, folder, clients, seconds, max_requests)
+                out[db] = run_against(url, folder, clients, seconds, max_requests, exclude)
     return out
 
 
@@ -240,10 +245,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--max-requests", type=int, default=100_000,
                         help="per client: the loop stops at this count even before the time")
+    parser.add_argument("--exclude", action="append", default=[], metavar="ENDPOINT",
+                        choices=[label for label, _, _ in READS],
+                        help="leave a read endpoint out of the mix, e.g. 'GET /api/metrics/risk'")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    results = run(dbs, args.clients, args.seconds, args.max_requests)
+    results = run(dbs, args.clients, args.seconds, args.max_requests, frozenset(args.exclude))
     _print(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

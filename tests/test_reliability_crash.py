@@ -137,6 +137,8 @@ def test_kill_9_during_scenario_writes_loses_no_acknowledged_scenario(db, tmp_pa
         assert orphans == 0 and versions == scenarios == stored + 1
         assert stored >= len(acked) >= CYCLES * ACKS_BEFORE_KILL
         assert interrupted >= 1  # at least one request really was cut off by a kill
+        print(f"{db}: {CYCLES} kill -9 during writes, {len(acked)} creates acknowledged, "
+              f"{interrupted} requests cut off, {stored} stored, 0 lost, 0 orphaned")
     finally:
         engine.dispose()
     if db == "sqlite":

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from critmin.cli import analysis, data, params, risk, run, scenario, serve
+from critmin.cli import analysis, data, params, report, risk, run, scenario, serve
 
 app = typer.Typer(
     name="critmin",
@@ -27,6 +27,7 @@ app.add_typer(scenario.app, name="scenario")
 run.register(app)
 serve.register(app)
 analysis.register(app)
+report.register(app)
 
 
 def main() -> None:

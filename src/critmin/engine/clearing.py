@@ -9,12 +9,16 @@ For every problem (draw × market) it finds bloc log prices ``y`` and signed pai
 
 Method (blocs are few, problems many): an active-set iteration on the trade regime of each pair
 (see :mod:`critmin.engine.network`). For a given regime every component of price-linked blocs
-has one unknown price; its balance is a monotone 1-D equation solved for all problems at once by
-a safeguarded Newton/bisection on log price. Regimes are then checked against the complementarity
-conditions and updated; problems are grouped by regime so that each group is solved with a few
-array operations (the loop runs over the handful of distinct regimes present, never over draws,
-regions or commodities). Warm starts come from the previous period. Rows whose regime iteration
-fails to settle fall back to the scalar reference solver.
+has one unknown price; its balance is a monotone 1-D equation solved by a safeguarded
+Newton/bisection on log price. One compiled pass (numba, :func:`_solve_rows`) solves every
+problem in its own regime — no grouping or sorting of rows by regime, no copies of the market
+arrays, and a problem stops costing as soon as it has converged. Regimes are then checked
+against the complementarity conditions and updated with array operations over the (few) bloc
+pairs; only the rows whose regime changed are solved again. Before solving, regions whose
+curves coincide are summed (:func:`critmin.engine.kernels.compress`), so a stage clears on a
+handful of columns instead of every country. Warm starts (prices and regimes) come from the
+previous period. Rows whose regime iteration fails to settle fall back to the scalar reference
+solver.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from critmin.engine import network
 from critmin.engine.kernels import (
+    JIT,
     Array,
-    Features,
     MarketArrays,
     Response,
     compress,
-    excess_slope,
+    curve,
+    curve_fields,
     gross_volume,
     region_volume,
     respond,
@@ -62,6 +68,9 @@ class Solution:
     rounds: int  # regime rounds used
     fallback_rows: int  # rows solved by the scalar reference
     rationed: Array | None = None  # (n, R) share of demand not served (no price clears)
+    #: (n, B) each bloc's size against which its imbalance is judged: demand at p0, capacity,
+    #: stocks and input limits plus everything bought, sold or stocked at the solution
+    size: Array | None = None
 
 
 def membership(m: MarketArrays) -> Array:
@@ -90,6 +99,8 @@ def clear(
     full = m
     m = compress(full)
     n, n_blocs = m.n, m.n_blocs
+    pi, pj = network.pairs(n_blocs)
+    n_pairs = len(pi)
     member = membership(m)
     y_start = np.broadcast_to(m.log_p0, (n, n_blocs)).copy()
     if log_price0 is not None:  # warm start, within a sane window around p0
@@ -98,15 +109,18 @@ def clear(
     state = _feasible_start(m, state)
     scale = region_volume(m) @ member  # (n, B)
     y = y_start.copy()
-    g = np.zeros(m.wedge.shape[:2])
+    g = np.zeros((n, n_pairs))
+    columns = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in (
+        *curve_fields(m), m.extra_supply, m.extra_demand, m.wedge, m.cap))
+    bloc_of = np.ascontiguousarray(m.bloc_of, dtype=np.intp)
     todo = np.arange(n)
     rounds = 0
     for rounds in range(1, MAX_REGIME_ROUNDS + 1):
-        codes = network.encode(state[todo])
-        for code in np.unique(codes):
-            rows = todo[codes == code]
-            y[rows], g[rows] = _solve_regime(m.take(rows), network.regime(n_blocs, int(code)),
-                                             y_start[rows], member, scale[rows])
+        # every row solves its own regime in one compiled pass: no grouping, no copies
+        codes, which = network.index_codes(network.encode(state[todo]), n_pairs)
+        tab = network.tables(n_blocs, codes)
+        _solve_rows(todo, which, tab.comp_of, tab.n_comp, tab.off_pos, tab.off_neg, tab.fix_pos,
+                    tab.fix_neg, tab.flow_map, pi, pj, bloc_of, *columns, y_start, scale, y, g)
         new_state = _update_states(m.wedge[todo], m.cap[todo], y[todo], g[todo], state[todo],
                                    scale[todo], single=rounds > SIMULTANEOUS_ROUNDS)
         changed = np.any(new_state != state[todo], axis=1)
@@ -126,24 +140,50 @@ def clear(
             y[row], g[row], state[row] = ref.log_price, ref.flow, ref.state
         fallback = int(todo.size)
     resp = respond(full, y[:, full.bloc_of])
-    member_full = membership(full)
-    residual = bloc_excess(full, resp, member_full) + g @ network.incidence(n_blocs).T
-    resp, residual, rationed = _settle(full, resp, residual, member_full)
-    return Solution(y, g, state, resp, residual, rounds, fallback, rationed)
+    excess, gross, volume = _bloc_sums(resp, full)
+    residual = excess + g @ network.incidence(n_blocs).T
+    resp, residual, rationed, gross = _settle(full, resp, residual, gross)
+    return Solution(y, g, state, resp, residual, rounds, fallback, rationed, volume + gross)
 
 
-def _settle(m: MarketArrays, resp: Response, residual: Array, member: Array
-            ) -> tuple[Response, Array, Array]:
+def _bloc_sums(resp: Response, m: MarketArrays) -> tuple[Array, Array, Array]:
+    """Per bloc (n, B): excess demand with the policy extras, gross volume at the solution
+    (:func:`gross_volume`) and normal size (:func:`region_volume`), in one pass."""
+    out = np.empty((3, m.n, m.n_blocs))
+    _sum_blocs(resp.supply, resp.demand, resp.build, m.extra_supply, m.extra_demand,
+               m.demand_ref, m.capacity, m.inv_target, m.inv_stock, m.input_limit,
+               np.ascontiguousarray(m.bloc_of, dtype=np.intp), out)
+    return out[0], out[1], out[2]
+
+
+@njit(**JIT)
+def _sum_blocs(supply: Array, demand: Array, build: Array, extra_supply: Array,
+               extra_demand: Array, demand_ref: Array, capacity: Array, inv_target: Array,
+               inv_stock: Array, input_limit: Array, bloc_of: Array, out: Array) -> None:
+    out[:] = 0.0
+    n, n_regions = supply.shape
+    for i in range(n):
+        for r in range(n_regions):
+            b = bloc_of[r]
+            es, ed = extra_supply[i, r], extra_demand[i, r]
+            out[0, i, b] += demand[i, r] + build[i, r] - supply[i, r] + (ed - es)
+            out[1, i, b] += supply[i, r] + demand[i, r] + abs(build[i, r]) + es + ed
+            limit = input_limit[i, r]
+            out[2, i, b] += (demand_ref[i, r] + capacity[i, r] + inv_target[i, r]
+                             + inv_stock[i, r] + es + ed + (limit if limit < np.inf else 0.0))
+
+
+def _settle(m: MarketArrays, resp: Response, residual: Array, gross: Array
+            ) -> tuple[Response, Array, Array, Array]:
     """Blocs that no price within the search window can balance (demand with no supply, stock
     or import anywhere in reach; or a supply floor with no buyer): demand is rationed, or the
     unsold output is stocked, so that mass still balances exactly. Rare by construction."""
-    scale = gross_volume(resp, m) @ member
-    stuck = np.abs(residual) > 1e-9 * np.where(scale > 0, scale, 1.0)
-    rationed = np.zeros(resp.demand.shape)
+    stuck = np.abs(residual) > 1e-9 * np.where(gross > 0, gross, 1.0)
     if not stuck.any():
-        return resp, residual, rationed
+        return resp, residual, np.zeros(resp.demand.shape), gross
     log.warning("%d bloc(s) could not clear at any price: demand rationed or output stocked",
                 int(stuck.sum()))
+    member = membership(m)
     short = np.where(stuck, np.maximum(residual, 0.0), 0.0)[:, m.bloc_of]
     glut = np.where(stuck, np.maximum(-residual, 0.0), 0.0)[:, m.bloc_of]
     buying = resp.demand + np.maximum(resp.build, 0.0)
@@ -159,7 +199,7 @@ def _settle(m: MarketArrays, resp: Response, residual: Array, member: Array
                        d_supply=resp.d_supply, d_demand=resp.d_demand, d_build=resp.d_build)
     residual = np.where(stuck, bloc_excess(m, settled, member) + (residual - bloc_excess(
         m, resp, member)), residual)
-    return settled, residual, share
+    return settled, residual, share, gross_volume(settled, m) @ member
 
 
 def _feasible_start(m: MarketArrays, state: Array) -> Array:
@@ -175,90 +215,164 @@ def _feasible_start(m: MarketArrays, state: Array) -> Array:
     return out
 
 
-def _solve_regime(
-    m: MarketArrays, reg: network.Regime, y_start: Array, member: Array, scale: Array
-) -> tuple[Array, Array]:
-    """Bloc log prices and pair flows of rows that share one regime."""
-    w_pos, w_neg = m.wedge[..., 0], m.wedge[..., 1]
-    cap_pos, cap_neg = m.cap[..., 0], m.cap[..., 1]
-    offset = w_pos @ reg.off_pos.T + w_neg @ reg.off_neg.T  # (n, B)
-    fixed = np.where(reg.fix_pos, cap_pos, 0.0) - np.where(reg.fix_neg, cap_neg, 0.0)  # (n, P)
-    inc = network.incidence(m.n_blocs)
-    fixed_nx = fixed @ inc.T  # fixed net exports per bloc
-    comp = reg.comp
-    floor_tol = 1e-14 * ((scale + np.abs(fixed_nx)) @ comp) + 1e-300
-    features = Features.of(m)
+@njit(**JIT)
+def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
+               bloc_of: Array, i: int, log_p0: Array, demand_ref: Array,
+               demand_elasticity: Array, capacity: Array, utilisation: Array,
+               supply_elasticity: Array, min_utilisation: Array, log_floor: Array,
+               input_limit: Array, inv_target: Array, inv_sensitivity: Array,
+               inv_adjust: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
+               excess: Array) -> tuple[float, float, float]:
+    """Balance of component ``k`` of row ``i`` at component log price ``z``: (excess demand
+    incl. fixed net exports, its slope, gross volume); bloc excess demands into ``excess``."""
+    n_blocs = offset.shape[0]
+    for b in range(n_blocs):
+        if comp_of[b] == k:
+            excess[b] = 0.0
+    slope = 0.0
+    gross = 0.0
+    p0 = log_p0[i, 0]
+    for c in range(bloc_of.shape[0]):
+        b = bloc_of[c]
+        if comp_of[b] != k:
+            continue
+        supply, demand, build, d_supply, d_demand, d_build = curve(
+            z + offset[b], p0, demand_ref[i, c], demand_elasticity[i, c], capacity[i, c],
+            utilisation[i, c], supply_elasticity[i, c], min_utilisation[i, c], log_floor[i, c],
+            input_limit[i, c], inv_target[i, c], inv_sensitivity[i, c], inv_adjust[i, c],
+            inv_stock[i, c])
+        es, ed = extra_supply[i, c], extra_demand[i, c]
+        excess[b] += demand + build - supply + (ed - es)
+        slope += d_demand + d_build - d_supply
+        gross += demand + abs(build) + supply + (ed + es)
+    value = 0.0
+    for b in range(n_blocs):
+        if comp_of[b] == k:
+            value += excess[b] + fixed_nx[b]
+    return value, slope, gross
 
-    def balance(z: Array) -> tuple[Array, Array, Array, Array]:
-        y = z @ comp.T + offset
-        region_excess, region_slope, gross = excess_slope(m, y, features)
-        excess = region_excess @ member
-        # tolerance relative to the flows at this price (markets can shrink by orders of
-        # magnitude under a shock), never below round-off of the reference volume
-        tol = np.maximum(BALANCE_RTOL * ((gross @ member + np.abs(fixed_nx)) @ comp), floor_tol)
-        return (excess + fixed_nx) @ comp, (region_slope @ member) @ comp, excess, tol
 
-    z0 = y_start[:, reg.roots] - offset[:, reg.roots]
-    centre = m.log_p0 + np.zeros_like(z0)
-    z, excess = _newton_bisection(balance, z0, centre)
-    y = z @ comp.T + offset
-    g = fixed.copy()
-    if reg.interior.size:
-        g[:, reg.interior] = (-(excess + fixed_nx)) @ reg.flow_map.T
-    return y, g
+@njit(**JIT)
+def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_pos: Array,
+                off_neg: Array, fix_pos: Array, fix_neg: Array, flow_map: Array, pi: Array,
+                pj: Array, bloc_of: Array, log_p0: Array, demand_ref: Array,
+                demand_elasticity: Array, capacity: Array, utilisation: Array,
+                supply_elasticity: Array, min_utilisation: Array, log_floor: Array,
+                input_limit: Array, inv_target: Array, inv_sensitivity: Array,
+                inv_adjust: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
+                wedge: Array, cap: Array, y_start: Array, scale: Array, y_out: Array,
+                g_out: Array) -> None:
+    """Bloc log prices and pair flows of ``rows``, each in its regime (``which`` indexes the
+    stacked tables of :func:`critmin.engine.network.tables`).
 
-
-def _newton_bisection(balance, z: Array, centre: Array
-                      ) -> tuple[Array, Array]:
-    """Roots of decreasing 1-D functions, one per column, vectorised over rows; returns the
-    roots and ``balance``'s third output (bloc excess) there. ``balance(z)`` gives (value,
-    slope, bloc excess, tolerance).
-
-    Newton steps (capped at ``MAX_STEP``) inside a bracket that tightens with every evaluation;
-    bisection when Newton leaves the bracket; doubling steps until a bracket is found. The search
-    stays within ``centre ± LOG_RANGE``; a function without a root there (a regime that cannot
-    hold) stops at the boundary and the regime check moves on.
+    Every component of price-linked blocs has one unknown, the log price ``z`` of its root;
+    its balance is decreasing in ``z`` and is solved by Newton steps (capped at ``MAX_STEP``)
+    inside a bracket that tightens with every evaluation, with bisection when Newton leaves
+    the bracket or fails to halve its step (rtsafe's rule, against bouncing across a kink of
+    the supply curve) and doubling steps until a bracket is found. The search stays within
+    ``p0 ± LOG_RANGE``: a balance without a root there (a regime that cannot hold) stops at
+    the boundary and the regime check moves on. Converged rows cost nothing more.
     """
-    lo = np.full_like(z, -np.inf)
-    hi = np.full_like(z, np.inf)
-    expand = np.ones_like(z)
-    last_step = np.full_like(z, np.inf)
-    z_min, z_max = centre - LOG_RANGE, centre + LOG_RANGE
-    z = np.clip(z, z_min, z_max)
-    done = np.zeros(z.shape, dtype=bool)
-    for _ in range(MAX_NEWTON):
-        value, slope, extra, tol = balance(z)
-        done |= np.abs(value) <= tol
-        positive = value > 0  # excess demand: price too low
-        lo = np.where(~done & positive, np.maximum(lo, z), lo)
-        hi = np.where(~done & ~positive, np.minimum(hi, z), hi)
-        stuck = (positive & (z >= z_max)) | (~positive & (z <= z_min))
-        narrow = (hi - lo) <= 1e-14 * np.maximum(1.0, np.abs(z))
-        done |= stuck | narrow
-        if done.all():
-            break
-        bracketed = np.isfinite(lo) & np.isfinite(hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            raw = -value / slope
-        limit = np.where(bracketed, MAX_STEP, np.maximum(MAX_STEP, expand))
-        step = np.clip(raw, -limit, limit)
-        candidate = z + step
-        # Newton must stay inside the bracket and, once bracketed, at least halve its step
-        # (else it can bounce across a kink of the supply curve): rtsafe's rule
-        shrinking = ~bracketed | (np.abs(step) <= 0.5 * last_step)
-        newton_ok = ((slope < 0) & np.isfinite(candidate) & (candidate > lo) & (candidate < hi)
-                     & shrinking)
-        search = np.where(positive, z + expand, z - expand)
-        with np.errstate(invalid="ignore"):
-            fallback = np.where(bracketed, 0.5 * (lo + hi), search)
-        clipped = np.abs(raw) > limit
-        expand = np.where(~bracketed & (~newton_ok | clipped), expand * 2.0, expand)
-        z_new = np.clip(np.where(newton_ok, candidate, fallback), z_min, z_max)
-        last_step = np.where(done, last_step, np.abs(z_new - z))
-        z = np.where(done, z, z_new)
-    else:
-        extra = balance(z)[2]
-    return z, extra
+    n_blocs = y_start.shape[1]
+    n_pairs = pi.shape[0]
+    offset = np.empty(n_blocs)
+    fixed = np.empty(n_pairs)
+    fixed_nx = np.empty(n_blocs)
+    excess = np.zeros(n_blocs)
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        u = which[k]
+        for b in range(n_blocs):
+            pos = 0.0
+            neg = 0.0
+            for p in range(n_pairs):
+                pos += wedge[i, p, 0] * off_pos[u, b, p]
+                neg += wedge[i, p, 1] * off_neg[u, b, p]
+            offset[b] = pos + neg
+            fixed_nx[b] = 0.0
+        for p in range(n_pairs):
+            flow = 0.0
+            if fix_pos[u, p]:
+                flow = cap[i, p, 0]
+            elif fix_neg[u, p]:
+                flow = -cap[i, p, 1]
+            fixed[p] = flow
+            fixed_nx[pi[p]] += flow
+            fixed_nx[pj[p]] -= flow
+        z_min = log_p0[i, 0] - LOG_RANGE
+        z_max = log_p0[i, 0] + LOG_RANGE
+        for comp in range(n_comp[u]):
+            root = 0
+            while comp_of[u, root] != comp:
+                root += 1
+            size = 0.0
+            fixed_size = 0.0
+            for b in range(n_blocs):
+                if comp_of[u, b] == comp:
+                    size += scale[i, b] + abs(fixed_nx[b])
+                    fixed_size += abs(fixed_nx[b])
+            floor_tol = 1e-14 * size + 1e-300
+            z = min(max(y_start[i, root] - offset[root], z_min), z_max)
+            lo, hi = -np.inf, np.inf
+            expand = 1.0
+            last_step = np.inf
+            settled = False
+            for _ in range(MAX_NEWTON):
+                value, slope, gross = _component(
+                    z, comp, comp_of[u], offset, fixed_nx, bloc_of, i, log_p0, demand_ref,
+                    demand_elasticity, capacity, utilisation, supply_elasticity,
+                    min_utilisation, log_floor, input_limit, inv_target, inv_sensitivity,
+                    inv_adjust, inv_stock, extra_supply, extra_demand, excess)
+                # tolerance relative to the flows at this price (markets can shrink by orders
+                # of magnitude under a shock), never below round-off of the reference volume
+                if abs(value) <= max(BALANCE_RTOL * (gross + fixed_size), floor_tol):
+                    settled = True
+                    break
+                positive = value > 0.0  # excess demand: price too low
+                if positive:
+                    lo = max(lo, z)
+                else:
+                    hi = min(hi, z)
+                if (positive and z >= z_max) or (not positive and z <= z_min) or (
+                        hi - lo <= 1e-14 * max(1.0, abs(z))):
+                    settled = True
+                    break
+                bracketed = lo > -np.inf and hi < np.inf
+                limit = MAX_STEP if bracketed else max(MAX_STEP, expand)
+                newton_ok = False
+                clipped = False
+                if slope < 0.0:
+                    raw = -value / slope
+                    step = min(max(raw, -limit), limit)
+                    candidate = z + step
+                    clipped = abs(raw) > limit
+                    newton_ok = (np.isfinite(candidate) and lo < candidate < hi
+                                 and (not bracketed or abs(step) <= 0.5 * last_step))
+                if newton_ok:
+                    z_new = candidate
+                elif bracketed:
+                    z_new = 0.5 * (lo + hi)
+                else:
+                    z_new = z + expand if positive else z - expand
+                if not bracketed and (not newton_ok or clipped):
+                    expand *= 2.0
+                z_new = min(max(z_new, z_min), z_max)
+                last_step = abs(z_new - z)
+                z = z_new
+            if not settled:  # bloc excess at the last iterate
+                _component(z, comp, comp_of[u], offset, fixed_nx, bloc_of, i, log_p0,
+                           demand_ref, demand_elasticity, capacity, utilisation,
+                           supply_elasticity, min_utilisation, log_floor, input_limit,
+                           inv_target, inv_sensitivity, inv_adjust, inv_stock, extra_supply,
+                           extra_demand, excess)
+            for b in range(n_blocs):
+                if comp_of[u, b] == comp:
+                    y_out[i, b] = z + offset[b]
+        for p in range(n_pairs):  # fixed flows; interior ones from the bloc balances
+            flow = fixed[p]
+            for b in range(n_blocs):
+                flow -= flow_map[u, p, b] * (excess[b] + fixed_nx[b])
+            g_out[i, p] = flow
 
 
 def _update_states(

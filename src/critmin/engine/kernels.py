@@ -13,6 +13,11 @@ regions before calling :func:`respond`.
 * inventory build ``b = κ · (T · (p/p0)^(−σ) − I)``: desired stock ``T`` falls when prices rise,
   a share ``κ`` of the gap is closed per period, so stocks are drawn when prices spike and rebuilt
   after (``b ≥ −κ I`` keeps stocks non-negative).
+
+The curves are written once, as the compiled scalar function :func:`curve` (numba); the
+solver's Newton kernel, :func:`respond` and, through it, the scalar reference all call it.
+Compiled loops visit each (problem, region) once with no temporaries, where array expressions
+would sweep memory a dozen times per evaluation.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+from numba import njit
 
 Array = np.ndarray
 
@@ -93,96 +99,71 @@ class Response:
         return self.d_demand + self.d_build - self.d_supply
 
 
+#: numba options of every compiled kernel: machine code cached next to the source (compiled
+#: once per machine, loaded in milliseconds afterwards), IEEE division (x/0 = inf, not an
+#: exception), the GIL released so that a server's threads can simulate side by side.
+#: Single-threaded on purpose: the executors (critmin.run) parallelise over processes, and
+#: nested threads would oversubscribe the cores.
+JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@njit(**JIT)
+def curve(y: float, log_p0: float, demand_ref: float, demand_elasticity: float,
+          capacity: float, utilisation: float, supply_elasticity: float,
+          min_utilisation: float, log_floor: float, input_limit: float, inv_target: float,
+          inv_sensitivity: float, inv_adjust: float, inv_stock: float
+          ) -> tuple[float, float, float, float, float, float]:
+    """One region at log price ``y``: (supply, demand, build) and their derivatives in log
+    price — the model's short-run curves (module doc), the single place they are written.
+    Terms with a zero coefficient skip their exponential (cheaper, and never 0 × inf)."""
+    z = y - log_p0
+    demand = demand_ref * np.exp(demand_elasticity * z) if demand_ref != 0.0 else 0.0
+    target = inv_target * np.exp(-inv_sensitivity * z) if inv_target != 0.0 else 0.0
+    build = inv_adjust * (target - inv_stock)
+    supply = 0.0
+    d_supply = 0.0
+    if capacity != 0.0:
+        u = utilisation * np.exp(supply_elasticity * (max(y, log_floor) - log_p0))
+        q_cap = capacity * max(min_utilisation, min(1.0, u))
+        supply = min(q_cap, input_limit)
+        if y > log_floor and u < 1.0 and u > min_utilisation and q_cap < input_limit:
+            d_supply = supply_elasticity * capacity * u
+    return (supply, demand, build, d_supply, demand_elasticity * demand,
+            -inv_sensitivity * inv_adjust * target)
+
+
+@njit(**JIT)
+def _respond_rows(y: Array, log_p0: Array, demand_ref: Array, demand_elasticity: Array,
+                  capacity: Array, utilisation: Array, supply_elasticity: Array,
+                  min_utilisation: Array, log_floor: Array, input_limit: Array,
+                  inv_target: Array, inv_sensitivity: Array, inv_adjust: Array,
+                  inv_stock: Array, out: Array) -> None:
+    """:func:`curve` over (n, R) into ``out`` (6, n, R)."""
+    n, n_regions = y.shape
+    for i in range(n):
+        p0 = log_p0[i, 0]
+        for r in range(n_regions):
+            values = curve(y[i, r], p0, demand_ref[i, r], demand_elasticity[i, r],
+                           capacity[i, r], utilisation[i, r], supply_elasticity[i, r],
+                           min_utilisation[i, r], log_floor[i, r], input_limit[i, r],
+                           inv_target[i, r], inv_sensitivity[i, r], inv_adjust[i, r],
+                           inv_stock[i, r])
+            for k in range(6):
+                out[k, i, r] = values[k]
+
+
 def respond(m: MarketArrays, log_price: Array) -> Response:
     """Quantities of every region at ``log_price`` (n, R): the model's short-run curves."""
-    z = log_price - m.log_p0
-    demand = m.demand_ref * np.exp(m.demand_elasticity * z)
-    z_eff = np.maximum(log_price, m.log_floor) - m.log_p0
-    u = m.utilisation * np.exp(m.supply_elasticity * z_eff)
-    util = np.maximum(m.min_utilisation, np.minimum(1.0, u))
-    q_cap = m.capacity * util
-    supply = np.minimum(q_cap, m.input_limit)
-    elastic = (
-        (log_price > m.log_floor) & (u < 1.0) & (u > m.min_utilisation) & (q_cap < m.input_limit)
-    )
-    d_supply = np.where(elastic, m.supply_elasticity * m.capacity * u, 0.0)
-    target = m.inv_target * np.exp(-m.inv_sensitivity * z)
-    build = m.inv_adjust * (target - m.inv_stock)
-    return Response(
-        supply=supply,
-        demand=demand,
-        build=build,
-        d_supply=d_supply,
-        d_demand=m.demand_elasticity * demand,
-        d_build=-m.inv_sensitivity * m.inv_adjust * target,
-    )
+    out = np.empty((6, *log_price.shape))
+    _respond_rows(np.asarray(log_price, dtype=np.float64), *curve_fields(m), out)
+    return Response(*out)
 
 
-@dataclass(frozen=True)
-class Features:
-    """What a problem set uses, checked once per solve rather than at every evaluation."""
-
-    floor: bool  # some region has a price floor
-    dumping: bool  # some region has a dumping floor
-    limit: bool  # some region has an input limit
-    extra_net: Array  # extra demand − extra supply (n, R)
-    extra_gross: Array  # extra demand + extra supply (n, R)
-
-    @classmethod
-    def of(cls, m: MarketArrays) -> Features:
-        return cls(
-            floor=bool(np.isfinite(m.log_floor).any()),
-            dumping=bool((m.min_utilisation > 0).any()),
-            limit=bool(np.isfinite(m.input_limit).any()),
-            extra_net=m.extra_demand - m.extra_supply,
-            extra_gross=m.extra_demand + m.extra_supply,
-        )
-
-
-def excess_slope(m: MarketArrays, bloc_price: Array, f: Features
-                 ) -> tuple[Array, Array, Array]:
-    """Excess demand (incl. policy extras), its derivative, and the gross volume (the sum of
-    the terms, to scale tolerances) per region at bloc log prices (n, B): the solver's inner
-    loop. Same curves as :func:`respond`, fused in place; floors, dumping floors and input
-    limits are skipped when no region has them."""
-    log_price = bloc_price[:, m.bloc_of]
-    z = log_price - m.log_p0
-    excess = np.exp(m.demand_elasticity * z)
-    excess *= m.demand_ref
-    slope = m.demand_elasticity * excess
-    target = np.exp(-m.inv_sensitivity * z)
-    target *= m.inv_target
-    build = m.inv_adjust * (target - m.inv_stock)
-    gross = excess + np.abs(build)
-    excess += build
-    target *= m.inv_adjust
-    target *= m.inv_sensitivity
-    slope -= target
-    if f.floor:
-        u = np.exp(m.supply_elasticity * (np.maximum(log_price, m.log_floor) - m.log_p0))
-    else:
-        u = np.exp(m.supply_elasticity * z)
-    u *= m.utilisation
-    util = np.minimum(u, 1.0)
-    elastic = u < 1.0
-    if f.dumping:
-        util = np.maximum(util, m.min_utilisation)
-        elastic &= u > m.min_utilisation
-    supply = util * m.capacity
-    if f.limit:
-        elastic &= supply < m.input_limit
-        supply = np.minimum(supply, m.input_limit)
-    if f.floor:
-        elastic &= log_price > m.log_floor
-    excess -= supply
-    excess += f.extra_net
-    gross += supply
-    gross += f.extra_gross
-    u *= m.capacity
-    u *= m.supply_elasticity
-    u[~elastic] = 0.0
-    slope -= u
-    return excess, slope, gross
+def curve_fields(m: MarketArrays) -> tuple[Array, ...]:
+    """The arrays :func:`curve` reads, in its argument order (after the price)."""
+    return (m.log_p0, m.demand_ref, m.demand_elasticity, m.capacity, m.utilisation,
+            m.supply_elasticity, m.min_utilisation, m.log_floor, m.input_limit, m.inv_target,
+            m.inv_sensitivity, m.inv_adjust, m.inv_stock)
 
 
 def gross_volume(resp: Response, m: MarketArrays) -> Array:
@@ -201,8 +182,53 @@ def region_volume(m: MarketArrays) -> Array:
 
 
 _SUMMED = ("demand_ref", "capacity", "inv_target", "inv_stock", "extra_supply", "extra_demand")
-_SHAPES = ("log_p0", "demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
+_SHAPES = ("demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
            "inv_adjust")
+
+
+@njit(**JIT)
+def _region_flags(capacity: Array, demand_ref: Array, inv_target: Array, inv_stock: Array,
+                  extra_supply: Array, extra_demand: Array, input_limit: Array,
+                  min_utilisation: Array, log_floor: Array) -> tuple[Array, Array]:
+    """Per region: active in some row (anything to buy, sell or stock), and special (a
+    supplier with an input limit, a dumping floor or a price floor in some row). Each test
+    stops at the first row that settles it, so active regions cost almost nothing."""
+    n, n_regions = capacity.shape
+    active = np.zeros(n_regions, dtype=np.bool_)
+    special = np.zeros(n_regions, dtype=np.bool_)
+    for r in range(n_regions):
+        supplier = False
+        for i in range(n):
+            if capacity[i, r] > 0.0:
+                supplier = True
+                break
+        if supplier:
+            active[r] = True
+            for i in range(n):
+                if (input_limit[i, r] < np.inf or min_utilisation[i, r] > 0.0
+                        or log_floor[i, r] > -np.inf):
+                    special[r] = True
+                    break
+            continue
+        for i in range(n):
+            if (demand_ref[i, r] > 0.0 or inv_target[i, r] > 0.0 or inv_stock[i, r] > 0.0
+                    or extra_supply[i, r] != 0.0 or extra_demand[i, r] != 0.0):
+                active[r] = True
+                break
+    return active, special
+
+
+@njit(**JIT)
+def _sum_columns(source: Array, column: Array, n_columns: int) -> Array:
+    """(n, C) sums of ``source`` (n, R) over the regions of each column (−1: dropped)."""
+    n, n_regions = source.shape
+    out = np.zeros((n, n_columns))
+    for i in range(n):
+        for r in range(n_regions):
+            c = column[r]
+            if c >= 0:
+                out[i, c] += source[i, r]
+    return out
 
 
 def compress(m: MarketArrays) -> MarketArrays:
@@ -210,35 +236,32 @@ def compress(m: MarketArrays) -> MarketArrays:
     are summed (isoelastic curves with equal elasticities and kinks add up exactly), regions
     with nothing to buy or sell are dropped. Regions with an input limit, a price floor or a
     dumping floor keep their own column. Used inside the solver only; quantities by region
-    are computed on the full arrays afterwards."""
+    are computed on the full arrays afterwards. The result's arrays are C-contiguous."""
     if m.shape_class is None:
         return m
-    supply_on = (m.capacity > 0).any(axis=0)
-    active = supply_on | (m.demand_ref > 0).any(axis=0) | (m.inv_target > 0).any(axis=0) | (
-        m.inv_stock > 0).any(axis=0) | (m.extra_supply != 0).any(axis=0) | (
-        m.extra_demand != 0).any(axis=0)
-    special = supply_on & (np.isfinite(m.input_limit).any(axis=0)
-                           | (m.min_utilisation > 0).any(axis=0)
-                           | np.isfinite(m.log_floor).any(axis=0))
+    active, special = _region_flags(m.capacity, m.demand_ref, m.inv_target, m.inv_stock,
+                                    m.extra_supply, m.extra_demand, m.input_limit,
+                                    m.min_utilisation, m.log_floor)
     regions = np.flatnonzero(active)
     if regions.size == 0:
         return m
     keys = np.stack([m.bloc_of[regions], m.shape_class[regions],
                      np.where(special[regions], regions, -1)], axis=1)
-    _, first, column = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    column = column.ravel()
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     if len(first) == len(m.bloc_of):
         return m
+    column = np.full(len(m.bloc_of), -1, dtype=np.intp)
+    column[regions] = inverse.ravel()
     rep = regions[first]
-    order = np.argsort(column, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(column[order]) > 0])
-    members = regions[order]
     changes: dict[str, object] = {
-        name: np.add.reduceat(getattr(m, name)[:, members], starts, axis=1) for name in _SUMMED}
-    changes.update({name: getattr(m, name)[:, rep] for name in _SHAPES if name != "log_p0"})
+        name: _sum_columns(getattr(m, name), column, len(rep)) for name in _SUMMED}
+    changes.update({name: getattr(m, name)[:, rep] for name in _SHAPES})
     keep = special[rep]
     changes["input_limit"] = np.where(keep, m.input_limit[:, rep], np.inf)
     changes["min_utilisation"] = np.where(keep, m.min_utilisation[:, rep], 0.0)
     changes["log_floor"] = np.where(keep, m.log_floor[:, rep], -np.inf)
+    changes["log_p0"] = np.ascontiguousarray(m.log_p0)
+    changes["wedge"] = np.ascontiguousarray(m.wedge)
+    changes["cap"] = np.ascontiguousarray(m.cap)
     return replace(m, bloc_of=m.bloc_of[rep], shape_class=None,
                    **changes)  # type: ignore[arg-type]

@@ -31,8 +31,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from critmin.engine import clearing, network
-from critmin.engine.dynamics import Pipeline, Rates, expect, per_period, substitute
+from critmin.engine import clearing, network, period
+from critmin.engine.dynamics import Pipeline, Rates, per_period, substitute
 from critmin.engine.kernels import MarketArrays, gross_volume, region_volume
 from critmin.engine.shocks import ShockPlan, compile_shocks
 from critmin.errors import CritminError
@@ -276,9 +276,13 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
               rates.inv_adjust, utilisation, params["supply_elasticity"])
     shape_class = []
     for nodes in levels:  # regions whose curves coincide in every draw can be summed
-        columns = np.concatenate([np.moveaxis(a[:, nodes], 2, 0).reshape(world.n_regions, -1)
-                                  for a in shapes], axis=1)
-        shape_class.append(np.unique(columns, axis=0, return_inverse=True)[1].ravel())
+        columns = np.ascontiguousarray(np.concatenate(
+            [np.moveaxis(a[:, nodes], 2, 0).reshape(world.n_regions, -1) for a in shapes],
+            axis=1))
+        # one opaque key per region (its bytes): sorting R keys, not R × columns fields;
+        # byte equality is stricter than float equality, so no unequal curves are merged
+        keys = columns.view(np.dtype((np.void, columns.dtype.itemsize * columns.shape[1])))
+        shape_class.append(np.unique(keys.ravel(), return_inverse=True)[1].ravel())
     return _Setup(
         y0=np.log(world.price_ref),
         levels=levels,
@@ -321,7 +325,12 @@ def _check_parameters(world: World, params: dict[str, Array], upstream: Array) -
 def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan,
          normal: Array | None, hooks: Sequence[PolicyHook], detail: Detail, solver: Solver,
          tick: Callable[[int, int], None]) -> Trajectory:
-    """One run over the horizon (see the module doc for the order of things)."""
+    """One run over the horizon (see the module doc for the order of things).
+
+    The element-wise steps run as compiled passes (:mod:`critmin.engine.period`) over arrays
+    allocated once per run; each chain level clears on views of them (no copies when a level
+    has one node). Only the period loop and the chain levels are Python loops.
+    """
     p, r = su.params, su.rates
     n_draws, n_nodes, n_regions = su.capacity0.shape
     n_blocs = blocs.n_blocs
@@ -344,44 +353,33 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
         project_capacity=np.zeros(shape),
     )
     rec = _Recorder(n_draws, n_periods, n_nodes, n_blocs, n_pairs,
-                    n_regions if detail == "region" else n_blocs,
-                    None if detail == "region" else su.member)
-    up = su.upstream
-    has_up = up >= 0
-    down_nodes = np.flatnonzero(has_up)
-    zeros = np.zeros(shape)  # shared, read-only inputs when no policy hook runs
-    zeros.flags.writeable = False
+                    blocs.bloc_of if detail == "bloc" else np.arange(n_regions),
+                    n_blocs if detail == "bloc" else n_regions)
+    bloc_of = np.ascontiguousarray(blocs.bloc_of, dtype=np.intp)
+    upstream = np.ascontiguousarray(su.upstream, dtype=np.intp)
+    final_nodes = np.flatnonzero(su.final)
+    other_nodes = np.flatnonzero(~su.final)
+    # buffers written by the compiled steps every period
+    k_eff, notional, final_dem, need, inv_target, floor_t, acquired, starts, trend = (
+        np.zeros(shape) for _ in range(9))
+    trend[:] = 1.0
+    scratch = np.zeros((n_nodes, n_regions))
+    # shared inputs when no policy hook runs (hooks get fresh arrays each period)
+    zeros = np.zeros(shape)
     no_floor = np.full(shape, -np.inf)
-    no_floor.flags.writeable = False
     no_wedge = np.zeros(su.wedge.shape)
-    no_wedge.flags.writeable = False
+    reused = None if hooks else _PeriodRecord(n_draws, n_nodes, n_blocs, n_pairs, n_regions)
     for t in range(n_periods):
-        if t:  # trend investment keeps baseline capacity in step with baseline demand
-            state.capacity *= r.growth
-        state.capacity *= plan.capacity_step[t]  # a dumping supplier's expansion stays
-        _arrivals(state, t)
-        k_eff = state.capacity * plan.capacity_mult[t] * plan.host_index[t]
-        notional = su.final_demand0 * r.growth ** t * plan.demand_mult[t]
-        final_dem = notional * (1.0 - state.substitution)
-        y_last = state.log_price[..., blocs.bloc_of]  # (D, N, R)
-        u_plan = np.maximum(plan.min_utilisation[t], np.minimum(
-            1.0, su.utilisation * np.exp(p["supply_elasticity"] * (y_last - y0r))))
-        need = np.zeros(shape)  # processors' input bids at p0, on the upstream node
-        need_ref = np.zeros(shape)
-        yld = su.stage_yield[:, down_nodes, None]
-        per_period = k_eff[:, down_nodes] / su.ppy
-        need[:, up[down_nodes]] = np.maximum(
-            0.0, per_period * u_plan[:, down_nodes] / yld - state.input_stock[:, down_nodes])
-        need_ref[:, up[down_nodes]] = per_period * su.utilisation[:, down_nodes] / yld
-        # processors do not plan beyond what the upstream stage can produce worldwide
-        upstream_max = k_eff[:, up[down_nodes]].sum(axis=2, keepdims=True) / su.ppy
-        planned = need[:, up[down_nodes]].sum(axis=2, keepdims=True)
-        need[:, up[down_nodes]] *= np.minimum(1.0, upstream_max / np.where(planned > 0, planned,
-                                                                           1.0))
-        uplift = 1.0 + p["announce_cover_uplift"] * plan.uplift_on[t]
-        inv_target = cover * su.ppy * (notional + need_ref) * uplift
-        if t == 0:
-            state.inventory = cover * su.ppy * (notional + need_ref)
+        added = state.pipeline.step(t)
+        _as_buffers(state)
+        period.open_period(
+            t, float(su.ppy), state.capacity, state.project_capacity, state.restart_timer,
+            state.idle, added, r.growth, trend, plan.capacity_step[t], plan.capacity_mult[t],
+            plan.host_index[t], su.final_demand0, plan.demand_mult[t], state.substitution,
+            state.log_price, bloc_of, su.y0, su.utilisation, p["supply_elasticity"],
+            plan.min_utilisation[t], su.stage_yield, state.input_stock, upstream, cover,
+            p["announce_cover_uplift"], plan.uplift_on[t], state.inventory, k_eff, notional,
+            final_dem, need, inv_target, floor_t, scratch)
         inputs = PeriodInputs(
             t=t, extra_supply=zeros if not hooks else np.zeros(shape),
             extra_demand=zeros if not hooks else np.zeros(shape),
@@ -394,95 +392,111 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             hook.before_period(inputs, state)
         if hooks:
             state.capacity = state.capacity + inputs.capacity_add
-            k_eff = k_eff + inputs.capacity_add * plan.capacity_mult[t]
-        acquired = np.zeros(shape)
-        out = _PeriodRecord(shape, n_draws, n_nodes, n_blocs, n_pairs)
+            k_eff += inputs.capacity_add * plan.capacity_mult[t]
+            _as_buffers(state)
+        out = reused or _PeriodRecord(n_draws, n_nodes, n_blocs, n_pairs, n_regions)
+        per_period_capacity = k_eff / su.ppy
+        demand_ref = final_dem + need
         for lv, nodes in enumerate(su.levels):
-            m = _market(su, blocs, nodes, k_eff, final_dem + need, state, inv_target, plan, t,
-                        inputs, acquired, su.shape_class[lv])
+            m = _market(su, blocs, nodes, per_period_capacity, demand_ref, state, inv_target,
+                        floor_t, plan, t, inputs, acquired, su.shape_class[lv])
             k = len(nodes)
             sol = _solve(m, state.log_price[:, nodes].reshape(n_draws * k, n_blocs),
                          state.regime[:, nodes].reshape(n_draws * k, n_pairs), solver)
-            y = sol.log_price.reshape(n_draws, k, n_blocs)
             resp = sol.response
-            y_reg = y[..., blocs.bloc_of]
-            factor = np.exp(p["demand_elasticity"][:, nodes] * (y_reg - y0r[:, nodes]))
-            if sol.rationed is not None and sol.rationed.any():  # demand no price could meet
-                factor = factor * (1.0 - sol.rationed.reshape(n_draws, k, n_regions))
-            supply = resp.supply.reshape(n_draws, k, n_regions)
-            build = resp.build.reshape(n_draws, k, n_regions)
-            out.store(nodes, y, sol.flow.reshape(n_draws, k, n_pairs), supply,
-                      resp.demand.reshape(n_draws, k, n_regions),
-                      final_dem[:, nodes] * factor, build, sol, m, su.member)
-            acquired[:, nodes] = need[:, nodes] * factor
-            state.log_price[:, nodes] = y
+            rationed = sol.rationed if sol.rationed is not None else np.zeros_like(resp.demand)
+            period.close_level(
+                np.ascontiguousarray(nodes, dtype=np.intp), sol.log_price, resp.supply,
+                resp.demand, resp.build, rationed, final_dem, need, p["demand_elasticity"],
+                su.y0, bloc_of, su.stage_yield, upstream, acquired, state.log_price,
+                state.inventory, state.input_stock, out.price, out.production,
+                out.consumption, out.final, out.build)
             state.regime[:, nodes] = sol.state.reshape(n_draws, k, n_pairs)
-            state.inventory[:, nodes] += build
-            lower = nodes[has_up[nodes]]
-            if lower.size:  # processors use input for what they made; the rest is stocked
-                pos = np.flatnonzero(has_up[nodes])
-                used = supply[:, pos] / su.stage_yield[:, lower, None]
-                state.input_stock[:, lower] = np.maximum(
-                    0.0, state.input_stock[:, lower] + acquired[:, up[lower]] - used)
-        utilisation = out.production / np.where(k_eff > 0, k_eff / su.ppy, np.inf)
-        _between_periods(state, su, r, p, plan, t, inputs.log_floor, blocs, utilisation)
-        outcome = PeriodOutcome(t, state.log_price.copy(), out.flow, out.production,
-                                out.consumption, state.inventory.copy())
-        for hook in hooks:
-            hook.after_period(outcome, state)
-        rec.add(t, out, state, notional, k_eff, inputs, su)
+            out.flow[:, nodes] = sol.flow.reshape(n_draws, k, n_pairs)
+            # imbalance relative to the bloc's normal size (demand at p0, capacity, stocks),
+            # so a market rationed to nothing is not judged by its remaining dust
+            size = sol.size if sol.size is not None else (
+                region_volume(m) + gross_volume(resp, m)) @ clearing.membership(m)
+            rel = np.abs(sol.residual) / np.where(size > 0, size, 1.0)
+            out.error[:, nodes] = rel.max(axis=1).reshape(n_draws, k)
+        period.close_period(
+            float(su.ppy), state.log_price, bloc_of, su.y0, _writable(inputs.log_floor),
+            state.expected, r.expectation, state.capacity, r.start_share, r.log_incentive,
+            r.log_cash, plan.dumping[t], state.below_cost, r.closure, out.production, k_eff,
+            su.utilisation, state.idle, state.restart_timer, r.restart, starts)
+        state.pipeline.add(t, starts, r.lead, r.ramp, p["ramp_achievement"])
+        fin = final_nodes
+        state.substitution[:, fin] = substitute(
+            state.substitution[:, fin], state.expected[:, fin] - su.y0[None, fin, None],
+            p["substitution_price_elasticity"][:, fin], p["substitution_cap"][:, fin],
+            r.sub_speed[:, fin])
+        if other_nodes.size:  # substitution is a final users' choice only
+            state.substitution[:, other_nodes] = 0.0
+        if hooks:
+            outcome = PeriodOutcome(t, state.log_price.copy(), out.flow, out.production,
+                                    out.consumption, state.inventory.copy())
+            for hook in hooks:
+                hook.after_period(outcome, state)
+        rec.add(t, out, state, notional, k_eff, inputs)
         tick(t + 1, n_periods)
     return rec.trajectory()
 
 
-def _arrivals(state: EngineState, t: int) -> None:
-    """Projects reaching output this period; restarts finishing."""
-    added = state.pipeline.step(t)
-    state.capacity += added
-    state.project_capacity += added
-    running = state.restart_timer > 0
-    state.restart_timer = np.where(running, state.restart_timer - 1.0, 0.0)
-    done = running & (state.restart_timer <= 0)
-    state.capacity = np.where(done, state.capacity + state.idle, state.capacity)
-    state.idle = np.where(done, 0.0, state.idle)
+def _as_buffers(state: EngineState) -> None:
+    """State arrays as the compiled steps need them (float64, C order, writable); a no-op
+    unless a policy hook replaced one by something else."""
+    for name in ("capacity", "project_capacity", "restart_timer", "idle", "substitution",
+                 "log_price", "input_stock", "inventory", "expected", "below_cost"):
+        setattr(state, name, _writable(getattr(state, name)))
 
 
-def _market(su: _Setup, blocs: Blocs, nodes: Array, k_eff: Array, demand_ref: Array,
-            state: EngineState, inv_target: Array, plan: ShockPlan, t: int,
+def _writable(a: Array) -> Array:
+    if a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, dtype=np.float64, order="C")
+
+
+def _rows(a: Array, nodes: Array) -> Array:
+    """A level's rows (draws × its nodes) of a (D, N, …) array: a view when the level has one
+    node, else a copy."""
+    if len(nodes) == 1:
+        return a[:, int(nodes[0])]
+    return np.ascontiguousarray(a[:, nodes]).reshape(-1, *a.shape[2:])
+
+
+def _market(su: _Setup, blocs: Blocs, nodes: Array, capacity: Array, demand_ref: Array,
+            state: EngineState, inv_target: Array, floor_t: Array, plan: ShockPlan, t: int,
             inputs: PeriodInputs, acquired: Array, shape_class: Array) -> MarketArrays:
     """Clearing inputs of one chain level, flattened to (draws × nodes) problems."""
     p = su.params
-    n_draws = k_eff.shape[0]
-    n_regions = k_eff.shape[2]
-
-    def flat(a: Array) -> Array:
-        return np.ascontiguousarray(a).reshape(-1, n_regions)
-
-    has_up = su.upstream[nodes] >= 0
-    limit = np.where(has_up[None, :, None],
-                     (state.input_stock[:, nodes] + acquired[:, su.upstream[nodes]])
-                     * su.stage_yield[:, nodes, None], np.inf)
+    n_draws = capacity.shape[0]
     k = len(nodes)
+    has_up = su.upstream[nodes] >= 0
+    if has_up.any():  # a downstream stage makes no more than its input allows
+        limit = np.where(has_up[None, :, None],
+                         (state.input_stock[:, nodes] + acquired[:, su.upstream[nodes]])
+                         * su.stage_yield[:, nodes, None], np.inf).reshape(n_draws * k, -1)
+    else:
+        limit = np.full((n_draws * k, capacity.shape[2]), np.inf)
+    wedge = su.wedge[:, nodes] + plan.wedge_add[t, nodes][None] + inputs.wedge_add[:, nodes]
     return MarketArrays(
         bloc_of=blocs.bloc_of, n_blocs=blocs.n_blocs,
-        log_p0=np.broadcast_to(su.y0[nodes][None, :, None], (n_draws, k, 1)).reshape(-1, 1),
-        demand_ref=flat(demand_ref[:, nodes]),
-        demand_elasticity=flat(p["demand_elasticity"][:, nodes]),
-        capacity=flat(k_eff[:, nodes] / su.ppy),
-        utilisation=flat(su.utilisation[:, nodes]),
-        supply_elasticity=flat(p["supply_elasticity"][:, nodes]),
-        min_utilisation=flat(np.broadcast_to(plan.min_utilisation[t, nodes], (n_draws, k,
-                                                                               n_regions))),
-        log_floor=flat(inputs.log_floor[:, nodes]),
-        input_limit=flat(limit),
-        inv_target=flat(inv_target[:, nodes]),
-        inv_sensitivity=flat(p["inventory_price_sensitivity"][:, nodes]),
-        inv_adjust=flat(su.rates.inv_adjust[:, nodes]),
-        inv_stock=flat(state.inventory[:, nodes]),
-        extra_supply=flat(inputs.extra_supply[:, nodes]),
-        extra_demand=flat(inputs.extra_demand[:, nodes]),
-        wedge=(su.wedge[:, nodes] + plan.wedge_add[t, nodes][None]
-               + inputs.wedge_add[:, nodes]).reshape(n_draws * k, su.wedge.shape[2], 2),
+        log_p0=np.repeat(su.y0[nodes][None], n_draws, axis=0).reshape(-1, 1),
+        demand_ref=_rows(demand_ref, nodes),
+        demand_elasticity=_rows(p["demand_elasticity"], nodes),
+        capacity=_rows(capacity, nodes),
+        utilisation=_rows(su.utilisation, nodes),
+        supply_elasticity=_rows(p["supply_elasticity"], nodes),
+        min_utilisation=_rows(floor_t, nodes),
+        log_floor=_rows(_writable(inputs.log_floor), nodes),
+        input_limit=limit,
+        inv_target=_rows(inv_target, nodes),
+        inv_sensitivity=_rows(p["inventory_price_sensitivity"], nodes),
+        inv_adjust=_rows(su.rates.inv_adjust, nodes),
+        inv_stock=_rows(state.inventory, nodes),
+        extra_supply=_rows(_writable(inputs.extra_supply), nodes),
+        extra_demand=_rows(_writable(inputs.extra_demand), nodes),
+        wedge=wedge.reshape(n_draws * k, su.wedge.shape[2], 2),
         cap=np.ascontiguousarray(inputs.cap[:, nodes]).reshape(n_draws * k, su.wedge.shape[2], 2),
         shape_class=shape_class,
     )
@@ -503,40 +517,12 @@ def _solve(m: MarketArrays, y_start: Array, state0: Array, solver: Solver) -> cl
     return clearing.Solution(y, g, np.stack([s.state for s in rows]), resp, residual, 0, m.n)
 
 
-def _between_periods(state: EngineState, su: _Setup, r: Rates, p: dict[str, Array],
-                     plan: ShockPlan, t: int, log_floor: Array, blocs: Blocs,
-                     utilisation: Array) -> None:
-    y0r = su.y0[None, :, None]
-    y_reg = state.log_price[..., blocs.bloc_of]
-    state.expected = expect(state.expected, y_reg, r.expectation)
-    y_producer = np.maximum(state.expected, log_floor)
-    state.substitution = np.where(
-        su.final[None, :, None],
-        substitute(state.substitution, state.expected - y0r, p["substitution_price_elasticity"],
-                   p["substitution_cap"], r.sub_speed),
-        0.0)
-    starts = np.where(y_producer > y0r + r.log_incentive, r.start_share * state.capacity, 0.0)
-    state.pipeline.add(t, starts, r.lead, r.ramp, p["ramp_achievement"])
-    below = (np.maximum(y_reg, log_floor) < y0r + r.log_cash) & ~plan.dumping[t]
-    state.below_cost = np.where(below, state.below_cost + 1.0, 0.0)
-    close = state.below_cost >= r.closure
-    # the capacity not needed at normal utilisation for today's output goes to care and
-    # maintenance: plants stop from the margin, never a whole region at once
-    used = np.clip(utilisation / su.utilisation, 0.0, 1.0)
-    mothballed = np.where(close, state.capacity * (1.0 - used), 0.0)
-    state.idle = state.idle + mothballed
-    state.capacity = state.capacity - mothballed
-    state.below_cost = np.where(close, 0.0, state.below_cost)
-    restart = (state.idle > 0) & (state.restart_timer <= 0) & (
-        y_producer > y0r + r.log_incentive)
-    state.restart_timer = np.where(restart, r.restart, state.restart_timer)
-
-
 class _PeriodRecord:
     """One period's outputs over all nodes (filled level by level)."""
 
-    def __init__(self, shape: tuple[int, int, int], n_draws: int, n_nodes: int, n_blocs: int,
-                 n_pairs: int) -> None:
+    def __init__(self, n_draws: int, n_nodes: int, n_blocs: int, n_pairs: int,
+                 n_regions: int) -> None:
+        shape = (n_draws, n_nodes, n_regions)
         self.price = np.zeros((n_draws, n_nodes, n_blocs))
         self.flow = np.zeros((n_draws, n_nodes, n_pairs))
         self.production = np.zeros(shape)
@@ -545,64 +531,29 @@ class _PeriodRecord:
         self.build = np.zeros(shape)
         self.error = np.zeros((n_draws, n_nodes))
 
-    def store(self, nodes: Array, y: Array, flow: Array, supply: Array, demand: Array,
-              final: Array, build: Array, sol: clearing.Solution, m: MarketArrays,
-              member: Array) -> None:
-        n_draws = y.shape[0]
-        self.price[:, nodes] = np.exp(y)
-        self.flow[:, nodes] = flow
-        self.production[:, nodes] = supply
-        self.consumption[:, nodes] = demand
-        self.final[:, nodes] = final
-        self.build[:, nodes] = build
-        # imbalance relative to the bloc's normal size (demand at p0, capacity, stocks), so a
-        # market rationed to nothing is not judged by its remaining dust
-        scale = (region_volume(m) + gross_volume(sol.response, m)) @ member
-        rel = np.abs(sol.residual) / np.where(scale > 0, scale, 1.0)
-        self.error[:, nodes] = rel.max(axis=1).reshape(n_draws, len(nodes))
-
 
 class _Recorder:
     """Series over the horizon, by region or summed into blocs (period-major while filling)."""
 
+    NAMES = ("production", "consumption", "final_consumption", "demand_destroyed",
+             "unmet_demand", "inventory", "inventory_change", "capacity", "input_stock",
+             "substitution", "extra_supply", "extra_demand")  # the order period.record writes
+
     def __init__(self, n_draws: int, n_periods: int, n_nodes: int, n_blocs: int, n_pairs: int,
-                 width: int, member: Array | None) -> None:
-        self.member = member
-
-        def zeros(*tail: int) -> Array:
-            return np.zeros((n_periods, n_draws, n_nodes, *tail))
-
-        self.data = {name: zeros(width) for name in (
-            "production", "consumption", "final_consumption", "demand_destroyed",
-            "unmet_demand", "inventory", "inventory_change", "capacity", "input_stock",
-            "substitution", "extra_supply", "extra_demand")}
-        self.price = zeros(n_blocs)
-        self.flow = zeros(n_pairs)
+                 column: Array, width: int) -> None:
+        self.column = np.ascontiguousarray(column, dtype=np.intp)
+        self.by_region = width == len(column) and np.array_equal(column, np.arange(width))
+        self.series = np.zeros((len(self.NAMES), n_periods, n_draws, n_nodes, width))
+        self.price = np.zeros((n_periods, n_draws, n_nodes, n_blocs))
+        self.flow = np.zeros((n_periods, n_draws, n_nodes, n_pairs))
         self.error = np.zeros((n_periods, n_draws, n_nodes))
 
     def add(self, t: int, out: _PeriodRecord, state: EngineState, notional: Array,
-            k_eff: Array, inputs: PeriodInputs, su: _Setup) -> None:
-        wanted = notional * (1.0 - state.substitution)
-        values = {
-            "production": out.production,
-            "consumption": out.consumption,
-            "final_consumption": out.final,
-            "demand_destroyed": np.maximum(wanted - out.final, 0.0),
-            "unmet_demand": np.maximum(notional - out.final, 0.0),
-            "inventory": state.inventory,
-            "inventory_change": out.build,
-            "capacity": k_eff,
-            "input_stock": state.input_stock,
-            "substitution": state.substitution if self.member is None
-            else state.substitution * notional,
-            "extra_supply": inputs.extra_supply,
-            "extra_demand": inputs.extra_demand,
-        }
-        for name, v in values.items():
-            if self.member is None:
-                self.data[name][t] = v
-            else:
-                np.matmul(v, self.member, out=self.data[name][t])
+            k_eff: Array, inputs: PeriodInputs) -> None:
+        period.record(t, self.column, out.production, out.consumption, out.final, notional,
+                      state.substitution, state.inventory, out.build, k_eff,
+                      state.input_stock, _writable(inputs.extra_supply),
+                      _writable(inputs.extra_demand), self.by_region, self.series)
         self.price[t] = out.price
         self.flow[t] = out.flow
         self.error[t] = out.error
@@ -613,4 +564,5 @@ class _Recorder:
 
         return Trajectory(price=draw_major(self.price), flow=draw_major(self.flow),
                           balance_error=draw_major(self.error),
-                          **{k: draw_major(v) for k, v in self.data.items()})
+                          **{k: draw_major(v) for k, v in zip(self.NAMES, self.series,
+                                                              strict=True)})

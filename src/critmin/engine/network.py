@@ -174,3 +174,53 @@ def regime(n_blocs: int, code: int) -> Regime:
         interior=interior,
         flow_map=flow_map,
     )
+
+
+@dataclass(frozen=True)
+class RegimeTables:
+    """Several regimes stacked for the compiled solver: ``U`` regimes on ``B`` blocs.
+
+    Row ``u`` describes regime ``codes[u]`` in the form the per-problem kernel reads: each
+    bloc's component (components numbered from the smallest bloc up, so a component's root is
+    its first bloc), the wedge coefficients of the offsets, the capped directions, and the flow
+    recovery with a zero row for every pair that carries no price link.
+    """
+
+    comp_of: np.ndarray  # (U, B) component of each bloc
+    n_comp: np.ndarray  # (U,)
+    off_pos: np.ndarray  # (U, B, P)
+    off_neg: np.ndarray  # (U, B, P)
+    fix_pos: np.ndarray  # (U, P) bool
+    fix_neg: np.ndarray  # (U, P) bool
+    flow_map: np.ndarray  # (U, P, B)
+
+
+@functools.lru_cache(maxsize=4096)
+def _packed(n_blocs: int, code: int) -> tuple[np.ndarray, ...]:
+    reg = regime(n_blocs, code)
+    flow = np.zeros((len(pairs(n_blocs)[0]), n_blocs))
+    flow[reg.interior] = reg.flow_map
+    return (np.argmax(reg.comp, axis=1), np.array(reg.comp.shape[1]), reg.off_pos, reg.off_neg,
+            reg.fix_pos, reg.fix_neg, flow)
+
+
+def tables(n_blocs: int, codes: np.ndarray) -> RegimeTables:
+    """The regimes ``codes`` (distinct regime codes) stacked (see :class:`RegimeTables`)."""
+    parts = [_packed(n_blocs, int(c)) for c in codes]
+    return RegimeTables(*(np.ascontiguousarray(np.stack(column)) for column in zip(*parts,
+                                                                                   strict=True)))
+
+
+def index_codes(codes: np.ndarray, n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct regime codes and each row's position among them, without sorting the rows
+    when the code space is small (a presence table over all 5**P codes)."""
+    size = N_STATES**n_pairs
+    if size > 1 << 16:
+        distinct, which = np.unique(codes, return_inverse=True)
+        return distinct, which.ravel()
+    present = np.zeros(size, dtype=bool)
+    present[codes] = True
+    distinct = np.flatnonzero(present)
+    position = np.empty(size, dtype=np.intp)
+    position[distinct] = np.arange(len(distinct))
+    return distinct, position[codes]

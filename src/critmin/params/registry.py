@@ -101,6 +101,21 @@ PARAMETERS: Final[dict[str, ParamSpec]] = {
         "share of the gap between expected and last price closed per quarter", 0, 1),
     "downstream_intensity": ParamSpec(
         "t of this stage per unit of a downstream product (see unit)", 0),
+    # policy tools (critmin.policy)
+    "stockpile_loan_rate": ParamSpec("interest per year on a stockpile's (or project's) loan",
+                                     0, 1),
+    "stockpile_storage_cost": ParamSpec("storage and insurance of stockpiled material, USD per "
+                                        "t-year", 0),
+    "recycling_cost_multiple": ParamSpec("recyclers' cost per t recovered ÷ reference price", 0),
+    "product_lifetime_years": ParamSpec("years from use to end-of-life scrap", 0),
+    "project_discount_rate": ParamSpec("cost of capital of new capacity, share per year", 0, 1),
+    "project_life_years": ParamSpec("years over which project capital is recovered", 0,
+                                    positive=True),
+    "rd_substitution_cap_gain": ParamSpec(
+        "rise of the substitution cap per USD 1 billion of research", 0, 1),
+    "rd_substitution_speed_gain": ParamSpec(
+        "rise of the fastest substitution rate per USD 1 billion of research", 0, 1),
+    "rd_lag_years": ParamSpec("years from research spending to substitutes in use", 0),
 }
 
 _SLUG = r"^(\*|[a-z0-9][a-z0-9-]*)$"

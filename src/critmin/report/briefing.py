@@ -199,10 +199,10 @@ def write_report(path: Path | str, out: Path | str, *, draws: int | None = None,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise CritminError(f"{out} exists and is not a folder; allowed: a folder for the report")
-    targets = {"html": out / HTML_NAME, **({"pdf": out / PDF_NAME} if pdf else {})}
-    for target in targets.values():
+    for target in (out / HTML_NAME, out / PDF_NAME):
         if target.exists() and not overwrite:
             raise CritminError(f"{target} exists; choose another --out or pass --overwrite")
+    targets = {"html": out / HTML_NAME, **({"pdf": out / PDF_NAME} if pdf else {})}
     scenario = load_scenario(path)
     briefing = prepare(scenario, source=str(path), draws=draws, budget=budget,
                        progress=progress)
@@ -211,8 +211,8 @@ def write_report(path: Path | str, out: Path | str, *, draws: int | None = None,
     partial = out / f".{HTML_NAME}.partial"
     partial.write_text(page, encoding="utf-8")
     os.replace(partial, targets["html"])
+    (out / PDF_NAME).unlink(missing_ok=True)  # never leave an old PDF beside a new page
     if pdf:
-        (out / PDF_NAME).unlink(missing_ok=True)  # never leave an old PDF beside a new page
         html_to_pdf(targets["html"], targets["pdf"])
     return targets
 
@@ -238,10 +238,11 @@ def render_html(b: Briefing) -> str:
         _section("reproduce", "Reproducing this briefing", _reproduce(b)),
     ]
     title = f"Briefing: {b.scenario.name}"
+    digest = _e(b.dataset.attrs["scenario_hash"])
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{_e(title)}</title>\n"
-        f"<meta name=\"critmin-scenario-hash\" content=\"{_e(b.dataset.attrs['scenario_hash'])}\">\n"
+        f"<meta name=\"critmin-scenario-hash\" content=\"{digest}\">\n"
         f"<style>{_css(b)}</style>\n"
         f"<script type=\"text/javascript\">{get_plotlyjs()}</script>\n"
         "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
@@ -270,7 +271,8 @@ def _question(b: Briefing) -> str:
     tools = (" Which of the tools on the menu protects best, and at what fiscal cost?"
              if b.menu.table is not None else "")
     text = (f"<p class=\"question\">What happens to prices, supplies and output at risk in "
-            f"each bloc ({_e(blocs)}) of the {_e(', '.join(s.chains))} chain over {_e(span)} "
+            f"each bloc ({_e(blocs)}) of the {_e(', '.join(s.chains))} "
+            f"chain{'s' if len(s.chains) > 1 else ''} over {_e(span)} "
             f"if {_e(clauses)}?{_e(tools)}</p>")
     if s.description.strip():
         text += f"<p>{_e(s.description.strip())}</p>"
@@ -295,9 +297,13 @@ def _bottom_line(b: Briefing) -> str:
             items.append(f"Final users of {_e(row.stage)} in {_e(row.bloc)} lose no demand "
                          "to the shock (mean of draws).")
             continue
-        recovered = (f"demand lost beyond 1% of normal use for {_num(row.recovery_periods)} "
-                     f"{step}s" if math.isfinite(row.recovery_periods)
-                     else "not recovered by the end of the horizon")
+        if not math.isfinite(row.recovery_periods):
+            recovered = "not recovered by the end of the horizon"
+        elif row.recovery_periods > 0:
+            recovered = (f"recovery (demand lost back under 1% of normal use) takes "
+                         f"{_plural(row.recovery_periods, step)} on average")
+        else:
+            recovered = f"demand lost stays under 1% of normal use every {step}"
         output = (f", about {_num(row.downstream_output_at_risk)} "
                   f"{_e(row.downstream_unit)}s not made"
                   if math.isfinite(row.downstream_output_at_risk) and row.downstream_unit
@@ -308,8 +314,8 @@ def _bottom_line(b: Briefing) -> str:
             f"{_money(row.gdp_at_risk_usd)} of value added at risk{output}; {recovered}. "
             f"In all, {_pct(row.shortfall_share)} of the bloc's normal use of the stage goes "
             "unmet.")
-    items.append(_value_added_caveat(b, finals))
     items.extend(_menu_findings(b))
+    items.append(_value_added_caveat(b, finals))
     return "<ul class=\"findings\">" + "".join(f"<li>{i}</li>" for i in items if i) + "</ul>"
 
 
@@ -361,14 +367,14 @@ def _shock(b: Briefing) -> str:
                      labels[s.index(shock.start)], end,
                      labels[s.index(announced)] if announced is not None else "–"])
     table = (_table(["#", "Market", "Measure", "From", "To", "Announced"], rows,
-                    numeric=(0,), css="keep") if rows
+                    numeric=(0,), css="keep shock") if rows
              else "<p>The scenario has no shocks: the run is its own baseline.</p>")
     bloc_rows = [[name, ", ".join(members)] for name, members in s.blocs.items()]
     rest = [r for r, bloc in zip(b.world.regions, b.run.blocs.bloc_of, strict=True)
             if b.run.blocs.names[bloc] == "rest"]
     bloc_rows.append(["rest", "every other country (model regions: " + ", ".join(rest) + ")"])
     notes = [f"<li>{_e(sh.note)}</li>" for sh in s.shocks if sh.note]
-    return (table + "<h3>Blocs</h3>" + _table(["Bloc", "Members"], bloc_rows, css="keep")
+    return (table + "<h3>Blocs</h3>" + _table(["Bloc", "Members"], bloc_rows, css="keep blocs")
             + (f"<ul>{''.join(notes)}</ul>" if notes else ""))
 
 
@@ -387,15 +393,16 @@ def _shock_phrase(b: Briefing, shock: Any, *, market: bool = False) -> str:
                     f"{_size(b, shock, '{:,.0f}')} t a year")
         if kind == "export_tax":
             return f"{shock.exporter} taxes exports{of} to {dest} at {_size(b, shock, '{:.0%}')}"
-        leak = ("the registry's leakage share" if shock.leakage_share is None
+        leak = (_registry_share(b, "leakage_share", shock) if shock.leakage_share is None
                 else f"{shock.leakage_share:.0%}")
-        return (f"{shock.exporter} bans exports{of} to {dest} ({leak} of the normal flow "
-                "still arrives through third countries)")
+        return (f"{shock.exporter} bans exports{of} to {dest}, but {leak} of the normal flow "
+                "still arrives through third countries")
     where = shock.region or (f"bloc {shock.bloc}" if shock.bloc else "everywhere")
     if kind == "production_outage":
         return f"{where} loses {_size(b, shock, '{:.0%}')} of its capacity{of}"
     if kind == "demand_surge":
-        return f"demand{of} in {where} changes by {_size(b, shock, '{:+.0%}')}"
+        place = where if where == "everywhere" else f"in {where}"
+        return f"demand{of} {place} changes by {_size(b, shock, '{:+.0%}')}"
     if kind == "dumping":
         more = (f", with capacity ×{shock.capacity_multiple:g}"
                 if shock.capacity_multiple != 1 else "")
@@ -405,11 +412,23 @@ def _shock_phrase(b: Briefing, shock: Any, *, market: bool = False) -> str:
 
 
 def _size(b: Briefing, shock: Any, fmt: str) -> str:
+    """The shock's value, or its path as "0% (from 2025-08), 27% (from 2025-10) and …"."""
     if shock.path is None:
         return fmt.format(shock.value)
     labels = b.scenario.labels()
-    return ", then ".join(f"{fmt.format(p.value)} from {labels[b.scenario.index(p.at)]}"
-                          for p in shock.path)
+    steps = [f"{fmt.format(p.value)} (from {labels[b.scenario.index(p.at)]})"
+             for p in shock.path]
+    return steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " and " + steps[-1]
+
+
+def _registry_share(b: Briefing, parameter: str, shock: Any) -> str:
+    """A registry share in words: "30% (the registry's leakage_share, drawn in 5–60%)"."""
+    reg = b.world.registry
+    if reg is None:
+        return f"the registry's {parameter}"
+    row = reg.row(parameter, shock.commodity, shock.stage)
+    return (f"{row.value:.0%} (the registry's {parameter}, drawn in {row.low:.0%}–"
+            f"{row.high:.0%})")
 
 
 def _menu(b: Briefing) -> str:
@@ -456,11 +475,20 @@ def _results(b: Briefing) -> str:
               "final users give up beyond the no-shock run; recovery: "
               f"{step}s from the first with demand lost beyond 1% of normal use until it "
               "stays below; value added at risk: final demand lost × value added per "
-              "tonne.</p>")
+              f"tonne.{_without_tools(b)}</p>")
+
+
+def _without_tools(b: Briefing) -> str:
+    """A reminder, when the scenario names tools, that run results are the shock alone."""
+    if menu_section(b.scenario) is None:
+        return ""
+    return (" These results and the charts of the shock show it without the policy tools; "
+            "the menu table shows what each tool changes.")
 
 
 def _figures(b: Briefing) -> str:
-    parts = []
+    reminder = _without_tools(b).strip()
+    parts = [f"<p class=\"note\">{_e(reminder)}</p>"] if reminder else []
     for name, (fig, caption) in briefing_figures(b).items():
         parts.append(_figure_html(name, fig, caption))
     return "\n".join(parts)
@@ -620,6 +648,10 @@ def _num(x: Any) -> str:
     return f"{x:.3g}"
 
 
+def _plural(x: Any, unit: str) -> str:
+    return f"{_num(x)} {unit}" + ("" if float(x) == 1 else "s")
+
+
 def _multiple(x: Any) -> str:
     return f"{_num(x)}×"
 
@@ -675,7 +707,10 @@ th {{ background: #eef2f6; }}
 td.num, th.num {{ text-align: right; }}
 table {{ table-layout: fixed; }}
 td {{ overflow-wrap: break-word; }}
-td.num {{ white-space: nowrap; }}
+table.shock :is(th, td):nth-child(1) {{ width: 4%; }}
+table.shock :is(th, td):nth-child(2) {{ width: 20%; }}
+table.shock :is(th, td):nth-child(3) {{ width: 40%; }}
+table.blocs :is(th, td):nth-child(1) {{ width: 15%; }}
 table.results :is(th, td):nth-child(1) {{ width: 14%; }}
 table.results :is(th, td):nth-child(2) {{ width: 7%; }}
 table.assumptions :is(th, td):nth-child(2) {{ width: 15%; }}

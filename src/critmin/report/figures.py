@@ -205,6 +205,6 @@ def _panels(ds: xr.Dataset, lo: np.ndarray, mid: np.ndarray, hi: np.ndarray,
                     row=i + 1, col=1)
     fig.update_layout(height=_CHROME + ROW_HEIGHT * len(stages), template="plotly_white",
                       legend={"orientation": "h", "y": -0.06, "yanchor": "top"},
-                      margin={"t": 85, "r": 20, "b": 40, "l": 70}, hovermode="x unified")
+                      margin={"t": 110, "r": 20, "b": 40, "l": 70}, hovermode="x unified")
     fig.update_xaxes(nticks=12)
     return fig

@@ -10,6 +10,10 @@ validated, so their errors still point at the offending key.
 
 Times are period indices (0 = ``start``) or labels: ``2026Q3`` for quarterly scenarios,
 ``2026-07`` for monthly ones (either spelling is accepted and mapped onto the time step).
+
+Policy tools (``policies:``) and the menu comparison (``menu:``) are modelled in
+:mod:`critmin.policy.schema`, which reuses the checks here (``check_commodity``, ``check_stage``,
+``check_bloc``, ``check_period``, ``check_member``) through the same validation context.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import (
 )
 
 from critmin.engine.chains import CHAINS, HOSTS
+from critmin.policy.schema import Menu, Policy
 
 REST: str = "rest"
 PERIODS_PER_YEAR = {"quarter": 4, "month": 12}
@@ -101,7 +106,7 @@ def known_groups() -> frozenset[str]:
     return frozenset(groups()["group"])
 
 
-def _check_member(code: str) -> str:
+def check_member(code: str) -> str:
     """An ISO3 code, ROW, or a group name (any case; returned as the data spell it)."""
     if code == "ROW" or code in known_countries():
         return code
@@ -116,7 +121,7 @@ def _check_member(code: str) -> str:
                      f"(e.g. CHN, USA) or a group: {groups}")
 
 
-Member = Annotated[str, AfterValidator(_check_member)]
+Member = Annotated[str, AfterValidator(check_member)]
 
 # -- validation against the rest of the file ------------------------------------------------
 
@@ -125,7 +130,8 @@ def _facts(info: ValidationInfo) -> dict[str, Any]:
     return info.context if isinstance(info.context, dict) else {}
 
 
-def _check_period(ref: PeriodRef, info: ValidationInfo) -> int | None:
+def check_period(ref: PeriodRef, info: ValidationInfo) -> int | None:
+    """Index of ``ref`` when the file's time is known; ValueError if outside the horizon."""
     facts = _facts(info)
     if "horizon" not in facts:
         return None
@@ -141,64 +147,73 @@ def _check_period(ref: PeriodRef, info: ValidationInfo) -> int | None:
 class PathPoint(_Strict):
     """From period ``at`` on, the shock takes ``value`` (until the next point)."""
 
-    at: PeriodRef
-    value: float
+    at: PeriodRef = Field(description="period from which the value holds (index or label)")
+    value: float = Field(description="the shock's value from that period on")
 
     @field_validator("at")
     @classmethod
     def _within_horizon(cls, v: PeriodRef, info: ValidationInfo) -> PeriodRef:
-        _check_period(v, info)
+        check_period(v, info)
         return v
+
+
+def check_commodity(v: str, info: ValidationInfo, hosts_allowed: bool = False) -> str:
+    """A commodity of the file's chains (or, with ``hosts_allowed``, a by-product's host)."""
+    chains = _facts(info).get("chains")
+    if chains is None:
+        return v
+    allowed = list(chains)
+    if hosts_allowed:
+        allowed += [h for h, s in HOSTS if any(c in chains for c in HOSTS[(h, s)])]
+    if v not in allowed:
+        raise ValueError(f"unknown commodity {v!r} for this scenario; allowed: "
+                         f"{', '.join(allowed)} (add it to chains first)")
+    return v
+
+
+def check_stage(v: str, commodity: str | None) -> str:
+    """A stage of ``commodity``'s chain (or of its host); unchecked while the commodity is."""
+    if commodity is None:
+        return v
+    stages = list(CHAINS[commodity].stages) if commodity in CHAINS else [
+        s for (h, s) in HOSTS if h == commodity]
+    if v not in stages:
+        raise ValueError(f"unknown stage {v!r} of {commodity}; allowed: {', '.join(stages)}")
+    return v
 
 
 class _Shock(_Strict):
     """Fields shared by every shock."""
 
     commodity: str = Field(description="chain commodity slug (or a by-product host for outages)")
-    stage: str
-    start: PeriodRef
+    stage: str = Field(description="stage of the commodity's chain the shock hits")
+    start: PeriodRef = Field(description="first period of the shock (index or label)")
     end: PeriodRef | None = Field(None, description="last period (inclusive); default: horizon")
-    note: str | None = None
+    note: str | None = Field(None, description="context and sources of the shock's numbers")
 
     hosts_allowed: ClassVar[bool] = False  # outages may hit a by-product's host metal
 
     @field_validator("commodity")
     @classmethod
     def _known_commodity(cls, v: str, info: ValidationInfo) -> str:
-        chains = _facts(info).get("chains")
-        if chains is None:
-            return v
-        allowed = list(chains)
-        if cls.hosts_allowed:
-            allowed += [h for h, s in HOSTS if any(c in chains for c in HOSTS[(h, s)])]
-        if v not in allowed:
-            raise ValueError(f"unknown commodity {v!r} for this scenario; allowed: "
-                             f"{', '.join(allowed)} (add it to chains first)")
-        return v
+        return check_commodity(v, info, cls.hosts_allowed)
 
     @field_validator("stage")
     @classmethod
     def _known_stage(cls, v: str, info: ValidationInfo) -> str:
-        commodity = info.data.get("commodity")
-        if commodity is None:
-            return v
-        stages = list(CHAINS[commodity].stages) if commodity in CHAINS else [
-            s for (h, s) in HOSTS if h == commodity]
-        if v not in stages:
-            raise ValueError(f"unknown stage {v!r} of {commodity}; allowed: {', '.join(stages)}")
-        return v
+        return check_stage(v, info.data.get("commodity"))
 
     @field_validator("start")
     @classmethod
     def _start_in_horizon(cls, v: PeriodRef, info: ValidationInfo) -> PeriodRef:
-        _check_period(v, info)
+        check_period(v, info)
         return v
 
     @field_validator("end")
     @classmethod
     def _end_after_start(cls, v: PeriodRef | None, info: ValidationInfo) -> PeriodRef | None:
         if v is not None:
-            end = _check_period(v, info)
+            end = check_period(v, info)
             start = info.data.get("start")
             facts = _facts(info)
             if end is not None and start is not None and end < period_index(
@@ -208,7 +223,8 @@ class _Shock(_Strict):
         return v
 
 
-def _check_bloc(name: str, info: ValidationInfo) -> str:
+def check_bloc(name: str, info: ValidationInfo) -> str:
+    """A bloc declared in the file (or ``rest``)."""
     blocs = _facts(info).get("blocs")
     if blocs is not None and name not in blocs:
         raise ValueError(f"unknown bloc {name!r}; allowed: {', '.join(blocs)}")
@@ -226,13 +242,13 @@ class _TradeShock(_Shock):
     @field_validator("exporter")
     @classmethod
     def _exporter_bloc(cls, v: str, info: ValidationInfo) -> str:
-        return _check_bloc(v, info)
+        return check_bloc(v, info)
 
     @field_validator("importers")
     @classmethod
     def _importer_blocs(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
         for name in v or []:
-            _check_bloc(name, info)
+            check_bloc(name, info)
             if name == info.data.get("exporter"):
                 raise ValueError(f"importer {name!r} is the exporter; allowed: other blocs")
         return v
@@ -241,7 +257,7 @@ class _TradeShock(_Shock):
     @classmethod
     def _announced_first(cls, v: PeriodRef | None, info: ValidationInfo) -> PeriodRef | None:
         if v is not None:
-            when = _check_period(v, info)
+            when = check_period(v, info)
             start = info.data.get("start")
             facts = _facts(info)
             if when is not None and start is not None and when > period_index(
@@ -280,17 +296,17 @@ class ExportQuota(_TradeShock, _ValueOrPath):
     """A cap on the exporter's total exports (t per year), shared among destinations in
     proportion to their baseline flows (as 2010–2014 rare-earth quotas)."""
 
-    kind: Literal["export_quota"]
+    kind: Literal["export_quota"] = Field(description="the shock: export_quota")
     value: float | None = Field(None, ge=0, description="quota, t per year")
-    path: list[PathPoint] | None = None
+    path: list[PathPoint] | None = Field(None, description="quota in steps, t per year")
 
 
 class LicenceApproval(_TradeShock, _ValueOrPath):
     """Exports need licences; only a share of the normal (baseline) flow is approved."""
 
-    kind: Literal["licence_approval"]
+    kind: Literal["licence_approval"] = Field(description="the shock: licence_approval")
     value: float | None = Field(None, ge=0, le=1, description="approval rate, 0–1")
-    path: list[PathPoint] | None = None
+    path: list[PathPoint] | None = Field(None, description="approval rate in steps, 0–1")
     path_bounds: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
 
@@ -298,29 +314,31 @@ class DestinationBan(_TradeShock):
     """Exports to the named importers are banned; ``leakage_share`` of the normal flow still
     arrives (transshipment, smuggling). Default: the registry's ``leakage_share``."""
 
-    kind: Literal["destination_ban"]
+    kind: Literal["destination_ban"] = Field(description="the shock: destination_ban")
     importers: list[str] = Field(min_length=1, description="banned destination blocs")  # type: ignore[assignment]
-    leakage_share: float | None = Field(None, ge=0, le=1)
+    leakage_share: float | None = Field(
+        None, ge=0, le=1, description="share of the normal flow that still arrives; default: "
+                                      "the registry's leakage_share")
 
 
 class ExportTax(_TradeShock, _ValueOrPath):
     """An ad valorem tax on the exporter's exports (adds to the price wedge)."""
 
-    kind: Literal["export_tax"]
+    kind: Literal["export_tax"] = Field(description="the shock: export_tax")
     value: float | None = Field(None, ge=0, description="ad valorem rate, e.g. 0.25")
-    path: list[PathPoint] | None = None
+    path: list[PathPoint] | None = Field(None, description="ad valorem rate in steps")
 
 
 class _Located(_Shock):
     """A shock on one region or bloc (or all, where allowed)."""
 
     region: Member | None = Field(None, description="ISO3 code or ROW")
-    bloc: str | None = None
+    bloc: str | None = Field(None, description="a bloc of the file (instead of a region)")
 
     @field_validator("bloc")
     @classmethod
     def _known_bloc(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else _check_bloc(v, info)
+        return None if v is None else check_bloc(v, info)
 
     @model_validator(mode="after")
     def _not_both(self) -> _Located:
@@ -333,9 +351,9 @@ class ProductionOutage(_Located, _ValueOrPath):
     """A share of capacity lost (mine failure, permit halt). On a by-product host (alumina,
     zinc) it cuts the by-product's capacity too."""
 
-    kind: Literal["production_outage"]
+    kind: Literal["production_outage"] = Field(description="the shock: production_outage")
     value: float | None = Field(None, ge=0, le=1, description="share of capacity lost")
-    path: list[PathPoint] | None = None
+    path: list[PathPoint] | None = Field(None, description="share of capacity lost, in steps")
     hosts_allowed: ClassVar[bool] = True
     path_bounds: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
@@ -349,9 +367,10 @@ class ProductionOutage(_Located, _ValueOrPath):
 class DemandSurge(_Located, _ValueOrPath):
     """Demand changes by a fraction (0.3 = +30%) in a region, a bloc or everywhere."""
 
-    kind: Literal["demand_surge"]
+    kind: Literal["demand_surge"] = Field(description="the shock: demand_surge")
     value: float | None = Field(None, ge=-1, description="fractional change of demand")
-    path: list[PathPoint] | None = None
+    path: list[PathPoint] | None = Field(None, description="fractional change of demand, in "
+                                                           "steps")
 
     @field_validator("stage")
     @classmethod
@@ -368,7 +387,7 @@ class Dumping(_Located):
     """A dominant supplier runs at least ``value`` of its capacity whatever the price, with
     capacity scaled by ``capacity_multiple``: output pushed to hold prices below rivals' costs."""
 
-    kind: Literal["dumping"]
+    kind: Literal["dumping"] = Field(description="the shock: dumping")
     value: float = Field(gt=0, le=1, description="minimum utilisation of the supplier")
     capacity_multiple: float = Field(1.0, ge=1, description="capacity expansion factor")
 
@@ -391,38 +410,46 @@ class Regions(_Strict):
     """How countries become regions: those with at least ``threshold`` of any stage of a chain
     (production, capacity or demand) stand alone, the rest form ROW."""
 
-    threshold: float = Field(0.01, ge=0, lt=1)
+    threshold: float = Field(0.01, ge=0, lt=1, description="share of any stage from which a "
+                                                         "country stands alone")
     keep: list[Member] = Field(default_factory=list, description="ISO3 codes kept as regions")
 
 
 class Override(_Strict):
     """Fix one registry parameter for this scenario (no Monte Carlo range)."""
 
-    parameter: str
-    commodity: str = "*"
-    stage: str = "*"
-    region: str = "*"
-    value: float
+    parameter: str = Field(description="registry parameter name (see critmin params show)")
+    commodity: str = Field("*", description="commodity slug, or * for all")
+    stage: str = Field("*", description="stage, or * for all")
+    region: str = Field("*", description="ISO3 code, bloc name, ROW, or * for all")
+    value: float = Field(description="the value used instead of the registry's range")
 
 
 class Scenario(_Strict):
-    """A simulation: chains, time, blocs and shocks (the YAML file's top level)."""
+    """A simulation: chains, time, blocs, shocks and policy tools (the YAML file's top level)."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    time_step: Literal["quarter", "month"] = "quarter"
+    name: str = Field(min_length=1, description="short title of the scenario")
+    description: str = Field("", description="what the scenario asks, in a few sentences")
+    time_step: Literal["quarter", "month"] = Field("quarter", description="length of a period")
     start: str = Field(description="first period, e.g. 2025Q1 (quarter) or 2025-01 (month)")
     horizon: int = Field(ge=1, le=480, description="number of periods")
     chains: list[str] = Field(min_length=1, description="commodity slugs")
-    regions: Regions = Field(default_factory=lambda: Regions.model_validate({}))
+    regions: Regions = Field(default_factory=lambda: Regions.model_validate({}),
+                             description="which countries stand alone as regions")
     blocs: dict[str, list[Member]] = Field(
         default_factory=dict,
         description="named lists of ISO3 codes or group names; the others form 'rest'")
-    shocks: list[Shock] = Field(default_factory=list)
-    seed: int = Field(0, ge=0)
-    draws: int = Field(1, ge=1, le=1_000_000)
-    sampling: Literal["lhs", "sobol", "random"] = "lhs"
-    overrides: list[Override] = Field(default_factory=list)
+    shocks: list[Shock] = Field(default_factory=list, description="what hits the market")
+    policies: list[Policy] = Field(default_factory=list,
+                                   description="policy tools acting in the shocked run")
+    menu: Menu | None = Field(None, description="how critmin menu compares the tools")
+    seed: int = Field(0, ge=0, description="seed of the parameter draws")
+    draws: int = Field(1, ge=1, le=1_000_000, description="Monte Carlo draws (1 = central "
+                                                          "values)")
+    sampling: Literal["lhs", "sobol", "random"] = Field(
+        "lhs", description="how draws cover the registry's ranges")
+    overrides: list[Override] = Field(default_factory=list,
+                                      description="registry values fixed for this scenario")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -466,6 +493,30 @@ class Scenario(_Strict):
             raise ValueError(f"{len(v)} blocs given; allowed: at most 3 (plus {REST!r})")
         return v
 
+    @field_validator("policies")
+    @classmethod
+    def _unique_names(cls, v: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        for tool in v:
+            if tool.label in seen:
+                raise ValueError(f"two tools are named {tool.label!r}; allowed: a distinct name "
+                                 "for each tool")
+            seen.add(tool.label)
+        return v
+
+    @field_validator("menu")
+    @classmethod
+    def _known_tools(cls, v: Menu | None, info: ValidationInfo) -> Menu | None:
+        names = [t.label for t in info.data.get("policies", [])]
+        for combo in v.combinations if v is not None else []:
+            for name in combo.policies:
+                if name not in names:
+                    raise ValueError(f"combination {combo.name!r} names unknown tool {name!r}; "
+                                     f"allowed: {', '.join(names) or 'tools listed in policies'}")
+        if v is not None and not names:
+            raise ValueError("a menu needs tools; allowed: list them under policies")
+        return v
+
     @property
     def periods_per_year(self) -> int:
         return PERIODS_PER_YEAR[self.time_step]
@@ -486,6 +537,10 @@ class Scenario(_Strict):
     def without_shocks(self) -> Scenario:
         """The same scenario with no shocks: the baseline every run also computes."""
         return self.model_copy(update={"shocks": []})
+
+    def without_policies(self) -> Scenario:
+        """The same scenario with no policy tools (the shock alone)."""
+        return self.model_copy(update={"policies": [], "menu": None})
 
     def hash(self) -> str:
         """12 hex digits identifying the content (formatting and comments ignored)."""

@@ -1,0 +1,209 @@
+"""The period loop's element-wise updates, compiled: one pass over (draws, nodes, regions) each.
+
+:mod:`critmin.engine.loop` owns the order of things and the meaning of each step (its module doc);
+these kernels only carry them out. Written as plain loops (numba) because each step touches a
+dozen arrays of draws × nodes × regions: as array expressions every operation would sweep memory
+again and allocate a temporary (the loop spent most of its time doing so), where a compiled loop
+reads each element once and writes its results in place. The formulas are those of the original
+array code, term for term; the model's own functions (:func:`critmin.engine.dynamics.expect`)
+are compiled from their source rather than restated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from critmin.engine.dynamics import expect
+from critmin.engine.kernels import JIT, Array
+
+_expect = njit(**JIT)(expect)
+
+
+@njit(**JIT)
+def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
+                restart_timer: Array, idle: Array, added: Array, growth: Array, trend: Array,
+                capacity_step: Array, capacity_mult: Array, host_index: Array,
+                final_demand0: Array, demand_mult: Array, substitution: Array,
+                log_price: Array, bloc_of: Array, log_p0: Array, utilisation: Array,
+                supply_elasticity: Array, min_utilisation: Array, stage_yield: Array,
+                input_stock: Array, upstream: Array, cover: Array, announce_uplift: Array,
+                uplift_on: Array, inventory: Array, k_eff: Array, notional: Array,
+                final_demand: Array, need: Array, inv_target: Array, floor_t: Array,
+                scratch: Array) -> None:
+    """Steps 1–2 of a period before the policy hooks (``loop`` module doc): trend growth,
+    arrivals and restarts; effective capacity, notional and final demand; processors' input
+    bids on their upstream node (planned at last period's price, scaled down to what the
+    upstream stage can make worldwide); stock targets (and opening stocks at ``t = 0``).
+    Shock arrays are this period's (N, R) slices; ``trend`` carries ``growth ** t``, and
+    ``floor_t`` receives the dumping floor broadcast over draws; ``scratch`` is (N, R)."""
+    n_draws, n_nodes, n_regions = capacity.shape
+    need_ref = scratch
+    for d in range(n_draws):
+        for i in range(n_nodes):
+            for r in range(n_regions):
+                if t:  # trend investment keeps baseline capacity in step with baseline demand
+                    capacity[d, i, r] *= growth[d, i, r]
+                    trend[d, i, r] *= growth[d, i, r]
+                k = capacity[d, i, r] * capacity_step[i, r]  # a dumping supplier's expansion
+                k += added[d, i, r]
+                project_capacity[d, i, r] += added[d, i, r]
+                timer = restart_timer[d, i, r]
+                if timer > 0.0:
+                    timer -= 1.0
+                    if timer <= 0.0:
+                        k += idle[d, i, r]
+                        idle[d, i, r] = 0.0
+                else:
+                    timer = 0.0
+                restart_timer[d, i, r] = timer
+                capacity[d, i, r] = k
+                k_eff[d, i, r] = k * capacity_mult[i, r] * host_index[i, r]
+                demand = final_demand0[d, i, r] * trend[d, i, r] * demand_mult[i, r]
+                notional[d, i, r] = demand
+                final_demand[d, i, r] = demand * (1.0 - substitution[d, i, r])
+                need[d, i, r] = 0.0
+                need_ref[i, r] = 0.0
+                floor_t[d, i, r] = min_utilisation[i, r]
+        for i in range(n_nodes):
+            u = upstream[i]
+            if u < 0:
+                continue
+            y0 = log_p0[i]
+            yld = stage_yield[d, i]
+            planned = 0.0
+            most = 0.0
+            for r in range(n_regions):
+                per_period = k_eff[d, i, r] / ppy
+                u_plan = max(min_utilisation[i, r], min(1.0, utilisation[d, i, r] * np.exp(
+                    supply_elasticity[d, i, r] * (log_price[d, i, bloc_of[r]] - y0))))
+                bid = max(0.0, per_period * u_plan / yld - input_stock[d, i, r])
+                need[d, u, r] = bid
+                need_ref[u, r] = per_period * utilisation[d, i, r] / yld
+                planned += bid
+                most += k_eff[d, u, r]
+            most /= ppy
+            scale = min(1.0, most / (planned if planned > 0.0 else 1.0))
+            for r in range(n_regions):
+                need[d, u, r] *= scale
+        for i in range(n_nodes):
+            for r in range(n_regions):
+                stock = cover[d, i, r] * ppy * (notional[d, i, r] + need_ref[i, r])
+                uplift = 1.0 + announce_uplift[d, i, r] * uplift_on[i, r]
+                inv_target[d, i, r] = stock * uplift
+                if t == 0:
+                    inventory[d, i, r] = stock
+
+
+@njit(**JIT)
+def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Array,
+                rationed: Array, final_demand: Array, need: Array, demand_elasticity: Array,
+                log_p0: Array, bloc_of: Array, stage_yield: Array, upstream: Array,
+                acquired: Array, log_price: Array, inventory: Array, input_stock: Array,
+                price: Array, production: Array, consumption: Array, final: Array,
+                stock_build: Array) -> None:
+    """Step 3 after one chain level cleared (rows ``d · k + j`` for node ``nodes[j]``): the
+    period record, what final users and processors got at the price (their bids scaled by the
+    demand curve, less any rationing), the new prices and stocks, and processors' input
+    stocks (input bought minus input used for what they made, never below zero)."""
+    n_draws = final_demand.shape[0]
+    n_regions = final_demand.shape[2]
+    n_blocs = y.shape[1]
+    k = nodes.shape[0]
+    for d in range(n_draws):
+        for j in range(k):
+            i = nodes[j]
+            row = d * k + j
+            for b in range(n_blocs):
+                log_price[d, i, b] = y[row, b]
+                price[d, i, b] = np.exp(y[row, b])
+            u = upstream[i]
+            for r in range(n_regions):
+                bid = final_demand[d, i, r]
+                input_bid = need[d, i, r]
+                factor = 0.0
+                if bid != 0.0 or input_bid != 0.0:
+                    factor = np.exp(demand_elasticity[d, i, r]
+                                    * (y[row, bloc_of[r]] - log_p0[i])) * (1.0 - rationed[row, r])
+                made = supply[row, r]
+                production[d, i, r] = made
+                consumption[d, i, r] = demand[row, r]
+                final[d, i, r] = bid * factor
+                stock_build[d, i, r] = build[row, r]
+                acquired[d, i, r] = input_bid * factor
+                inventory[d, i, r] += build[row, r]
+                if u >= 0:  # processors use input for what they made; the rest is stocked
+                    used = made / stage_yield[d, i]
+                    input_stock[d, i, r] = max(0.0, input_stock[d, i, r] + acquired[d, u, r]
+                                               - used)
+
+
+@njit(**JIT)
+def close_period(ppy: float, log_price: Array, bloc_of: Array, log_p0: Array,
+                 log_floor: Array, expected: Array, expectation: Array, capacity: Array,
+                 start_share: Array, log_incentive: Array, log_cash: Array, dumping: Array,
+                 below_cost: Array, closure: Array, production: Array, k_eff: Array,
+                 utilisation: Array, idle: Array, restart_timer: Array, restart: Array,
+                 starts: Array) -> None:
+    """Step 4 (but substitution and the project pipeline, which the loop applies with the
+    model's own functions): adaptive expectations; project starts where the producer's
+    expected price beats the incentive price; after ``closure`` periods under cash cost the
+    capacity not needed for today's output at normal utilisation is mothballed (plants stop
+    from the margin, never a whole region at once); idle capacity restarts when expected
+    prices beat the incentive price again."""
+    n_draws, n_nodes, n_regions = capacity.shape
+    for d in range(n_draws):
+        for i in range(n_nodes):
+            y0 = log_p0[i]
+            for r in range(n_regions):
+                y_reg = log_price[d, i, bloc_of[r]]
+                floor = log_floor[d, i, r]
+                e = _expect(expected[d, i, r], y_reg, expectation[d, i, r])
+                expected[d, i, r] = e
+                y_producer = max(e, floor)
+                pays = y_producer > y0 + log_incentive[d, i, r]
+                k = capacity[d, i, r]
+                starts[d, i, r] = start_share[d, i, r] * k if pays else 0.0
+                below = max(y_reg, floor) < y0 + log_cash[d, i, r] and not dumping[i, r]
+                count = below_cost[d, i, r] + 1.0 if below else 0.0
+                if count >= closure[d, i, r]:
+                    per_period = k_eff[d, i, r] / ppy if k_eff[d, i, r] > 0.0 else np.inf
+                    used = min(max(production[d, i, r] / per_period / utilisation[d, i, r],
+                                   0.0), 1.0)
+                    mothballed = k * (1.0 - used)
+                    idle[d, i, r] += mothballed
+                    capacity[d, i, r] = k - mothballed
+                    count = 0.0
+                below_cost[d, i, r] = count
+                if idle[d, i, r] > 0.0 and restart_timer[d, i, r] <= 0.0 and pays:
+                    restart_timer[d, i, r] = restart[d, i, r]
+
+
+@njit(**JIT)
+def record(t: int, column: Array, production: Array, consumption: Array, final: Array,
+           notional: Array, substitution: Array, inventory: Array, stock_build: Array,
+           k_eff: Array, input_stock: Array, extra_supply: Array, extra_demand: Array,
+           share: bool, out: Array) -> None:
+    """Add period ``t``'s series into ``out`` (12, T, D, N, X), region ``r`` into column
+    ``column[r]`` (itself for region detail, its bloc for bloc detail). Substitution is the
+    share by region (``share``) or substituted tonnes when summed into blocs."""
+    n_draws, n_nodes, n_regions = production.shape
+    for d in range(n_draws):
+        for i in range(n_nodes):
+            for r in range(n_regions):
+                x = column[r]
+                got = final[d, i, r]
+                wanted = notional[d, i, r]
+                sub = substitution[d, i, r]
+                out[0, t, d, i, x] += production[d, i, r]
+                out[1, t, d, i, x] += consumption[d, i, r]
+                out[2, t, d, i, x] += got
+                out[3, t, d, i, x] += max(wanted * (1.0 - sub) - got, 0.0)
+                out[4, t, d, i, x] += max(wanted - got, 0.0)
+                out[5, t, d, i, x] += inventory[d, i, r]
+                out[6, t, d, i, x] += stock_build[d, i, r]
+                out[7, t, d, i, x] += k_eff[d, i, r]
+                out[8, t, d, i, x] += input_stock[d, i, r]
+                out[9, t, d, i, x] += sub if share else sub * wanted
+                out[10, t, d, i, x] += extra_supply[d, i, r]
+                out[11, t, d, i, x] += extra_demand[d, i, r]
