@@ -11,21 +11,22 @@ from __future__ import annotations
 import os
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
+
+schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis==4.32.5")
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
     response_schema_conformance,
 )
 
-from critmin.api import accounts
-from critmin.api.app import create_app
-from critmin.api.db import transaction
-from critmin.api.models import User
-from critmin.api.settings import Settings
-from web.api import UserClient, add_user
-from web.servers import sqlite_url
+from critmin.api import accounts  # noqa: E402
+from critmin.api.app import create_app  # noqa: E402
+from critmin.api.db import transaction  # noqa: E402
+from critmin.api.models import User  # noqa: E402
+from critmin.api.settings import Settings  # noqa: E402
+from web.api import UserClient, add_user  # noqa: E402
+from web.servers import sqlite_url  # noqa: E402
 
 EXAMPLES = int(os.environ.get("API_EXAMPLES", "12"))
 SCENARIO = (
@@ -82,3 +83,4 @@ def test_no_server_error_and_every_response_matches_the_schema(api):
             failures[operation.label] = " ".join(str(err).split())[:600]
     assert not failures, "\n".join(f"{k}: {v}" for k, v in failures.items())
     assert len(operations) >= 40 and calls["n"] >= 4 * len(operations)
+    print(f"{len(operations)} operations, {calls['n']} calls, no 5xx, no schema violation")

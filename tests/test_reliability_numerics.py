@@ -7,7 +7,8 @@ with the harshest shocks a scenario can state: a 100% destination ban with no le
 licensed, a full production outage, a quota far above world supply, a region with zero
 capacity. The engine must return finite positive prices, keep world mass balance in every
 period and stage, and let no NaN into any series; only the case beyond the registry may instead
-stop with a one-line CritminError naming that parameter. hypothesis picks the combinations; the count is small (each is a full simulation).
+stop with a one-line CritminError naming that parameter. hypothesis picks the combinations;
+the count is small (each is a full simulation).
 """
 
 from __future__ import annotations

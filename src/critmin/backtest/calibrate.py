@@ -113,7 +113,8 @@ class Problem:
         table = self.registry.table
         return [(float(table.low.iat[p]), float(table.high.iat[p])) for p in rows]
 
-    def case_losses(self, rows: Sequence[int], values: Sequence[float]) -> list[float]:
+    def case_losses(self, rows: Sequence[int], values: Sequence[float] | np.ndarray
+                    ) -> list[float]:
         """Each case's loss with the registry rows ``rows`` at ``values`` (central runs)."""
         self.evaluations += 1
         out = []
@@ -131,12 +132,13 @@ class Problem:
             out.append(float(np.mean(losses)) if losses else 0.0)
         return out
 
-    def loss(self, rows: Sequence[int], values: Sequence[float]) -> float:
+    def loss(self, rows: Sequence[int], values: Sequence[float] | np.ndarray) -> float:
         """Mean of the case losses (cases weigh equally)."""
         return float(np.mean(self.case_losses(rows, values)))
 
 
-def with_central(world: World, rows: Sequence[int], values: Sequence[float]) -> World:
+def with_central(world: World, rows: Sequence[int], values: Sequence[float] | np.ndarray
+                 ) -> World:
     """The world with registry rows ``rows`` at new central values (arrays rewritten where the
     world reads those rows), for central runs; the world's row positions are the registry's."""
     if not len(rows):
@@ -275,8 +277,8 @@ def write_registry(cal: Calibration, out: Path | str) -> tuple[Path, Path]:
         if new == old:
             continue
         number = reg.lines[pos]
-        record = next(csv.reader([lines[number - 1]]))
-        row = dict(zip(reg.table.columns, record, strict=True))
+        cells = next(csv.reader([lines[number - 1]]))
+        row = dict(zip(reg.table.columns, cells, strict=True))
         row["value"] = f"{new:.6g}"
         row["note"] = (f"{row['note']} | calibrated {today} by critmin calibrate (seed "
                        f"{cal.seed}) from {old:g}; see {out.with_suffix('.json').name}").strip(" |")

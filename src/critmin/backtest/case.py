@@ -208,7 +208,8 @@ class Target(_Strict):
                                    "(the shock, for capacity_lag)")
     window: tuple[PeriodRef, PeriodRef] | None = None
     after: int | None = Field(None, ge=1, description="periods after the peak")
-    threshold: float = Field(0.01, gt=0, description="capacity_lag: rise over the baseline")
+    threshold: float = Field(0.001, gt=0, description="capacity_lag: share of the "
+                             "baseline capacity that counts as new capacity")
     observed: float | str = Field(description="the fact; a period label for peak_period")
     tolerance: float | None = Field(None, gt=0, description="in the metric's error measure")
     source: Source
@@ -298,11 +299,13 @@ class Case(_Strict):
     def _scenario_file(cls, v: Any, info: ValidationInfo) -> Any:
         """A string is a scenario file beside the case; its time and names become the facts
         the rest of the case is checked against."""
+        facts = info.context if isinstance(info.context, dict) else None
+        if facts is not None:
+            facts.setdefault("quotas", set())  # until a quotas list says otherwise
         if not isinstance(v, str):
             return v  # inline: the scenario shares its own facts while it validates
         base = Path(_facts(info).get("base", "."))
         scenario = load_scenario(base / v)
-        facts = info.context if isinstance(info.context, dict) else None
         if facts is not None:
             facts.update(time_step=scenario.time_step, start=scenario.start,
                          horizon=scenario.horizon, chains=list(scenario.chains),

@@ -18,8 +18,8 @@ import numpy as np
 
 from critmin.backtest.case import RelativeQuota
 from critmin.backtest.metrics import Quota
-from critmin.engine import network
 from critmin.engine.loop import EngineState, PeriodInputs, PeriodOutcome
+from critmin.engine.shocks import _links
 from critmin.scenario.model import Scenario
 from critmin.world import Blocs, World
 
@@ -35,11 +35,8 @@ class RelativeQuotaHook:
         self.exporter = blocs.index(quota.exporter)
         self.importers = tuple(blocs.index(b) for b in quota.importers) if quota.importers else (
             tuple(b for b in range(blocs.n_blocs) if b != self.exporter))
-        pi, pj = network.pairs(blocs.n_blocs)
-        self.links = np.zeros((len(pi), 2), dtype=bool)  # (P, 2): i→j, j→i
-        for y in self.importers:
-            p = int(np.flatnonzero((pi == min(self.exporter, y)) & (pj == max(self.exporter, y)))[0])
-            self.links[p, 0 if self.exporter < y else 1] = True
+        # (P, 2) directed links exporter → importers, as the engine's own trade shocks mark them
+        self.links = _links(blocs, quota.exporter, quota.importers)
         self.first_ref, self.last_ref = (scenario.index(r) for r in quota.reference)
         n_t = scenario.horizon
         self.share = np.full(n_t, np.nan)

@@ -116,7 +116,7 @@ class Spec:
     base: int | None = None
     window: tuple[int, int] | None = None  # inclusive
     after: int | None = None
-    threshold: float = 0.01
+    threshold: float = 0.001
 
 
 # -- the metrics -------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def post_peak_change(o: Outcome, s: Spec) -> Array:
 def trough_after_peak(o: Outcome, s: Spec) -> Array:
     """Lowest price of ``bloc`` from its peak to the end of ``window`` ÷ the peak price."""
     p = _bloc_price(o, s)
-    lo, hi = _span(o, s)
+    hi = _span(o, s)[1]
     peak = _peak_index(o, s)
     t = np.arange(p.shape[1])[None, :]
     later = (t >= peak[:, None]) & (t <= hi)

@@ -140,8 +140,9 @@ def quantiles(values: np.ndarray) -> np.ndarray:
     """5th, 50th and 95th percentiles over draws; NaN (never happened) counts as +inf, so a
     median is "never" when most draws never get there."""
     v = np.where(np.isnan(values), np.inf, values)
-    method = "linear" if np.isfinite(v).all() else "nearest"
-    return np.quantile(v, QUANTILES, method=method)
+    if np.isfinite(v).all():
+        return np.quantile(v, QUANTILES, method="linear")
+    return np.quantile(v, QUANTILES, method="nearest")  # no interpolation towards +inf
 
 
 def target_loss(err: float, tolerance: float) -> float:
@@ -206,7 +207,7 @@ def _show(t: Target, value: float, labels: Sequence[str]) -> Any:
     if not np.isfinite(value):
         return None
     if t.metric == "peak_period":
-        return labels[int(round(value))]
+        return labels[round(value)]
     return float(value)
 
 

@@ -39,8 +39,9 @@ from critmin.engine.kernels import (
     curve,
     curve_fields,
     gross_volume,
+    merge_plan,
+    quantities,
     region_volume,
-    respond,
 )
 
 log = logging.getLogger(__name__)
@@ -90,14 +91,32 @@ def initial_state(m: MarketArrays) -> Array:
     return np.full((m.n, m.wedge.shape[1]), network.ZERO, dtype=np.int8)
 
 
+class Workspace:
+    """Output buffers of :func:`clear` reused by a caller that solves problems of the same
+    size again and again (the period loop: one workspace per chain level). The response
+    arrays of a solution are overwritten by the next solve with the same workspace, so the
+    large (n, R) outputs are allocated once per run instead of once per period."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, Array] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> Array:
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[name] = np.empty(shape)
+        return buf
+
+
 def clear(
     m: MarketArrays,
     log_price0: Array | None = None,
     state0: Array | None = None,
+    work: Workspace | None = None,
 ) -> Solution:
     """Solve all problems of ``m``; ``log_price0``/``state0`` are warm starts (n, B)/(n, P)."""
     full = m
-    m = compress(full)
+    plan = merge_plan(full)
+    m = compress(full, plan)
     n, n_blocs = m.n, m.n_blocs
     pi, pj = network.pairs(n_blocs)
     n_pairs = len(pi)
@@ -139,38 +158,72 @@ def clear(
             ref = clear_one(m, int(row))
             y[row], g[row], state[row] = ref.log_price, ref.flow, ref.state
         fallback = int(todo.size)
-    resp = respond(full, y[:, full.bloc_of])
-    excess, gross, volume = _bloc_sums(resp, full)
+    # region quantities from the columns' price terms (regions of a column share them), and
+    # per bloc: excess demand, gross volume at the solution and normal size, in one pass
+    out = (work or Workspace()).get("response", (6, n, len(full.bloc_of)))
+    sums = np.empty((3, n, n_blocs))
+    _expand(y, plan[0], bloc_of, columns[0], m.demand_elasticity, m.utilisation,
+            m.supply_elasticity, m.inv_sensitivity, m.inv_adjust, m.min_utilisation,
+            m.log_floor, m.input_limit, *_region_arrays(full), full.bloc_of, out, sums)
+    resp = Response(*out)
+    excess, gross, volume = sums
     residual = excess + g @ network.incidence(n_blocs).T
     resp, residual, rationed, gross = _settle(full, resp, residual, gross)
     return Solution(y, g, state, resp, residual, rounds, fallback, rationed, volume + gross)
 
 
-def _bloc_sums(resp: Response, m: MarketArrays) -> tuple[Array, Array, Array]:
-    """Per bloc (n, B): excess demand with the policy extras, gross volume at the solution
-    (:func:`gross_volume`) and normal size (:func:`region_volume`), in one pass."""
-    out = np.empty((3, m.n, m.n_blocs))
-    _sum_blocs(resp.supply, resp.demand, resp.build, m.extra_supply, m.extra_demand,
-               m.demand_ref, m.capacity, m.inv_target, m.inv_stock, m.input_limit,
-               np.ascontiguousarray(m.bloc_of, dtype=np.intp), out)
-    return out[0], out[1], out[2]
+def _region_arrays(m: MarketArrays) -> tuple[Array, ...]:
+    return (m.demand_ref, m.capacity, m.inv_target, m.inv_stock, m.extra_supply,
+            m.extra_demand, m.input_limit)
 
 
 @njit(**JIT)
-def _sum_blocs(supply: Array, demand: Array, build: Array, extra_supply: Array,
-               extra_demand: Array, demand_ref: Array, capacity: Array, inv_target: Array,
-               inv_stock: Array, input_limit: Array, bloc_of: Array, out: Array) -> None:
-    out[:] = 0.0
-    n, n_regions = supply.shape
+def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
+            demand_elasticity: Array, utilisation: Array, supply_elasticity: Array,
+            inv_sensitivity: Array, inv_adjust: Array, min_utilisation: Array,
+            log_floor: Array, limit: Array, demand_ref: Array, capacity: Array,
+            inv_target: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
+            input_limit: Array, bloc_of: Array, out: Array, sums: Array) -> None:
+    """Region quantities (6, n, R) at bloc log prices ``y`` (n, B), and per bloc (3, n, B)
+    the excess demand with policy extras, the gross volume (:func:`gross_volume`) and the
+    normal size (:func:`region_volume`). Price terms are computed once per column (n, C):
+    its regions share the curve shape, and a column that keeps an input limit or floors has
+    a single region."""
+    n, n_regions = demand_ref.shape
+    n_columns = column_bloc.shape[0]
+    demand_factor = np.empty(n_columns)
+    target_factor = np.empty(n_columns)
+    u = np.empty(n_columns)
     for i in range(n):
+        p0 = log_p0[i, 0]
+        for c in range(n_columns):
+            yc = y[i, column_bloc[c]]
+            z = yc - p0
+            demand_factor[c] = np.exp(demand_elasticity[i, c] * z)
+            target_factor[c] = np.exp(-inv_sensitivity[i, c] * z)
+            u[c] = utilisation[i, c] * np.exp(supply_elasticity[i, c] * (
+                max(yc, log_floor[i, c]) - p0))
+        for b in range(sums.shape[2]):
+            sums[0, i, b] = 0.0
+            sums[1, i, b] = 0.0
+            sums[2, i, b] = 0.0
         for r in range(n_regions):
+            c = column[r]
             b = bloc_of[r]
+            values = quantities(
+                y[i, b], log_floor[i, c], demand_factor[c], target_factor[c], u[c],
+                demand_ref[i, r], demand_elasticity[i, c], capacity[i, r],
+                supply_elasticity[i, c], min_utilisation[i, c], limit[i, c], inv_target[i, r],
+                inv_sensitivity[i, c], inv_adjust[i, c], inv_stock[i, r])
+            for k in range(6):
+                out[k, i, r] = values[k]
+            supply, demand, build = values[0], values[1], values[2]
             es, ed = extra_supply[i, r], extra_demand[i, r]
-            out[0, i, b] += demand[i, r] + build[i, r] - supply[i, r] + (ed - es)
-            out[1, i, b] += supply[i, r] + demand[i, r] + abs(build[i, r]) + es + ed
-            limit = input_limit[i, r]
-            out[2, i, b] += (demand_ref[i, r] + capacity[i, r] + inv_target[i, r]
-                             + inv_stock[i, r] + es + ed + (limit if limit < np.inf else 0.0))
+            sums[0, i, b] += demand + build - supply + (ed - es)
+            sums[1, i, b] += supply + demand + abs(build) + es + ed
+            own = input_limit[i, r]
+            sums[2, i, b] += (demand_ref[i, r] + capacity[i, r] + inv_target[i, r]
+                              + inv_stock[i, r] + es + ed + (own if own < np.inf else 0.0))
 
 
 def _settle(m: MarketArrays, resp: Response, residual: Array, gross: Array

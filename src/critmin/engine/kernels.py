@@ -108,6 +108,30 @@ JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**JIT)
+def quantities(y: float, log_floor: float, demand_factor: float, target_factor: float,
+               u: float, demand_ref: float, demand_elasticity: float, capacity: float,
+               supply_elasticity: float, min_utilisation: float, input_limit: float,
+               inv_target: float, inv_sensitivity: float, inv_adjust: float, inv_stock: float
+               ) -> tuple[float, float, float, float, float, float]:
+    """(supply, demand, build) of one region and their derivatives in log price, given the
+    price terms of :func:`curve` (``(p/p0)^ε_d``, ``(p/p0)^(−σ)`` and the unclipped
+    utilisation ``u``). Split from them so that regions sharing a curve shape share the
+    exponentials (:func:`critmin.engine.clearing.clear` expands its columns this way)."""
+    demand = demand_ref * demand_factor if demand_ref != 0.0 else 0.0
+    target = inv_target * target_factor if inv_target != 0.0 else 0.0
+    build = inv_adjust * (target - inv_stock)
+    supply = 0.0
+    d_supply = 0.0
+    if capacity != 0.0:
+        q_cap = capacity * max(min_utilisation, min(1.0, u))
+        supply = min(q_cap, input_limit)
+        if y > log_floor and u < 1.0 and u > min_utilisation and q_cap < input_limit:
+            d_supply = supply_elasticity * capacity * u
+    return (supply, demand, build, d_supply, demand_elasticity * demand,
+            -inv_sensitivity * inv_adjust * target)
+
+
+@njit(**JIT)
 def curve(y: float, log_p0: float, demand_ref: float, demand_elasticity: float,
           capacity: float, utilisation: float, supply_elasticity: float,
           min_utilisation: float, log_floor: float, input_limit: float, inv_target: float,
@@ -117,19 +141,14 @@ def curve(y: float, log_p0: float, demand_ref: float, demand_elasticity: float,
     price — the model's short-run curves (module doc), the single place they are written.
     Terms with a zero coefficient skip their exponential (cheaper, and never 0 × inf)."""
     z = y - log_p0
-    demand = demand_ref * np.exp(demand_elasticity * z) if demand_ref != 0.0 else 0.0
-    target = inv_target * np.exp(-inv_sensitivity * z) if inv_target != 0.0 else 0.0
-    build = inv_adjust * (target - inv_stock)
-    supply = 0.0
-    d_supply = 0.0
+    demand_factor = np.exp(demand_elasticity * z) if demand_ref != 0.0 else 0.0
+    target_factor = np.exp(-inv_sensitivity * z) if inv_target != 0.0 else 0.0
+    u = 0.0
     if capacity != 0.0:
         u = utilisation * np.exp(supply_elasticity * (max(y, log_floor) - log_p0))
-        q_cap = capacity * max(min_utilisation, min(1.0, u))
-        supply = min(q_cap, input_limit)
-        if y > log_floor and u < 1.0 and u > min_utilisation and q_cap < input_limit:
-            d_supply = supply_elasticity * capacity * u
-    return (supply, demand, build, d_supply, demand_elasticity * demand,
-            -inv_sensitivity * inv_adjust * target)
+    return quantities(y, log_floor, demand_factor, target_factor, u, demand_ref,
+                      demand_elasticity, capacity, supply_elasticity, min_utilisation,
+                      input_limit, inv_target, inv_sensitivity, inv_adjust, inv_stock)
 
 
 @njit(**JIT)
@@ -184,84 +203,95 @@ def region_volume(m: MarketArrays) -> Array:
 _SUMMED = ("demand_ref", "capacity", "inv_target", "inv_stock", "extra_supply", "extra_demand")
 _SHAPES = ("demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
            "inv_adjust")
+_OWN = ("input_limit", "min_utilisation", "log_floor")  # kept by special columns only
+_NEUTRAL = (np.inf, 0.0, -np.inf)
 
 
 @njit(**JIT)
-def _region_flags(capacity: Array, demand_ref: Array, inv_target: Array, inv_stock: Array,
-                  extra_supply: Array, extra_demand: Array, input_limit: Array,
-                  min_utilisation: Array, log_floor: Array) -> tuple[Array, Array]:
-    """Per region: active in some row (anything to buy, sell or stock), and special (a
-    supplier with an input limit, a dumping floor or a price floor in some row). Each test
-    stops at the first row that settles it, so active regions cost almost nothing."""
+def _special(capacity: Array, input_limit: Array, min_utilisation: Array,
+             log_floor: Array) -> Array:
+    """Per region: a supplier (capacity in some row) with an input limit, a dumping floor or
+    a price floor in some row. One pass in memory order."""
     n, n_regions = capacity.shape
-    active = np.zeros(n_regions, dtype=np.bool_)
-    special = np.zeros(n_regions, dtype=np.bool_)
-    for r in range(n_regions):
-        supplier = False
-        for i in range(n):
-            if capacity[i, r] > 0.0:
-                supplier = True
-                break
-        if supplier:
-            active[r] = True
-            for i in range(n):
-                if (input_limit[i, r] < np.inf or min_utilisation[i, r] > 0.0
-                        or log_floor[i, r] > -np.inf):
-                    special[r] = True
-                    break
-            continue
-        for i in range(n):
-            if (demand_ref[i, r] > 0.0 or inv_target[i, r] > 0.0 or inv_stock[i, r] > 0.0
-                    or extra_supply[i, r] != 0.0 or extra_demand[i, r] != 0.0):
-                active[r] = True
-                break
-    return active, special
-
-
-@njit(**JIT)
-def _sum_columns(source: Array, column: Array, n_columns: int) -> Array:
-    """(n, C) sums of ``source`` (n, R) over the regions of each column (−1: dropped)."""
-    n, n_regions = source.shape
-    out = np.zeros((n, n_columns))
+    supplier = np.zeros(n_regions, dtype=np.bool_)
+    limited = np.zeros(n_regions, dtype=np.bool_)
     for i in range(n):
         for r in range(n_regions):
-            c = column[r]
-            if c >= 0:
-                out[i, c] += source[i, r]
-    return out
+            if capacity[i, r] > 0.0:
+                supplier[r] = True
+            if (input_limit[i, r] < np.inf or min_utilisation[i, r] > 0.0
+                    or log_floor[i, r] > -np.inf):
+                limited[r] = True
+    return supplier & limited
 
 
-def compress(m: MarketArrays) -> MarketArrays:
-    """The same problem on fewer columns: regions of a bloc whose curves have the same shape
-    are summed (isoelastic curves with equal elasticities and kinks add up exactly), regions
-    with nothing to buy or sell are dropped. Regions with an input limit, a price floor or a
-    dumping floor keep their own column. Used inside the solver only; quantities by region
-    are computed on the full arrays afterwards. The result's arrays are C-contiguous."""
+def merge_plan(m: MarketArrays) -> tuple[Array, Array, Array]:
+    """How :func:`compress` maps regions to columns: (column of each region (R,),
+    representative region of each column (C,), whether a column keeps its region's input
+    limit and floors (C,)). Without shape classes every region is its own column."""
+    special = _special(m.capacity, m.input_limit, m.min_utilisation, m.log_floor)
+    n_regions = len(m.bloc_of)
     if m.shape_class is None:
+        return np.arange(n_regions), np.arange(n_regions), special
+    keys = np.stack([m.bloc_of, m.shape_class,
+                     np.where(special, np.arange(n_regions), -1)], axis=1)
+    _, rep, column = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    if len(rep) == n_regions:  # nothing merges: keep the regions' own order
+        return np.arange(n_regions), np.arange(n_regions), special
+    return column.ravel(), rep, special[rep]
+
+
+@njit(**JIT)
+def _merge(column: Array, rep: Array, keep: Array, summed: tuple[Array, ...],
+           shapes: tuple[Array, ...], own: tuple[Array, ...], neutral: tuple[float, ...],
+           out_summed: Array, out_shapes: Array, out_own: Array) -> None:
+    """The compressed fields in one pass over the rows: sums over each column's regions,
+    shapes from its representative, limits and floors where the column keeps them."""
+    n = out_summed.shape[1]
+    n_regions = column.shape[0]
+    n_columns = rep.shape[0]
+    out_summed[:] = 0.0
+    for i in range(n):
+        for f in range(len(summed)):
+            src = summed[f]
+            for r in range(n_regions):
+                out_summed[f, i, column[r]] += src[i, r]
+        for c in range(n_columns):
+            g = rep[c]
+            for f in range(len(shapes)):
+                out_shapes[f, i, c] = shapes[f][i, g]
+            for f in range(len(own)):
+                out_own[f, i, c] = own[f][i, g] if keep[c] else neutral[f]
+
+
+def compress(m: MarketArrays, plan: tuple[Array, Array, Array] | None = None) -> MarketArrays:
+    """The same problem on fewer columns: regions of a bloc whose curves have the same shape
+    are summed (isoelastic curves with equal elasticities and kinks add up exactly). Suppliers
+    with an input limit, a price floor or a dumping floor keep their own column. A region with
+    nothing to trade merges at no cost (zero terms skip their exponentials). Used inside the
+    solver only; quantities by region come from the columns' price terms afterwards
+    (``plan`` = :func:`merge_plan`, computed here when not given)."""
+    column, rep, keep = merge_plan(m) if plan is None else plan
+    if len(rep) == len(m.bloc_of):
         return m
-    active, special = _region_flags(m.capacity, m.demand_ref, m.inv_target, m.inv_stock,
-                                    m.extra_supply, m.extra_demand, m.input_limit,
-                                    m.min_utilisation, m.log_floor)
-    regions = np.flatnonzero(active)
-    if regions.size == 0:
-        return m
-    keys = np.stack([m.bloc_of[regions], m.shape_class[regions],
-                     np.where(special[regions], regions, -1)], axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    if len(first) == len(m.bloc_of):
-        return m
-    column = np.full(len(m.bloc_of), -1, dtype=np.intp)
-    column[regions] = inverse.ravel()
-    rep = regions[first]
-    changes: dict[str, object] = {
-        name: _sum_columns(getattr(m, name), column, len(rep)) for name in _SUMMED}
-    changes.update({name: getattr(m, name)[:, rep] for name in _SHAPES})
-    keep = special[rep]
-    changes["input_limit"] = np.where(keep, m.input_limit[:, rep], np.inf)
-    changes["min_utilisation"] = np.where(keep, m.min_utilisation[:, rep], 0.0)
-    changes["log_floor"] = np.where(keep, m.log_floor[:, rep], -np.inf)
-    changes["log_p0"] = np.ascontiguousarray(m.log_p0)
-    changes["wedge"] = np.ascontiguousarray(m.wedge)
-    changes["cap"] = np.ascontiguousarray(m.cap)
-    return replace(m, bloc_of=m.bloc_of[rep], shape_class=None,
-                   **changes)  # type: ignore[arg-type]
+    n, n_columns = m.n, len(rep)
+    summed = np.empty((len(_SUMMED), n, n_columns))
+    shapes = np.empty((len(_SHAPES), n, n_columns))
+    own = np.empty((len(_OWN), n, n_columns))
+    _merge(column, rep, keep, _uniform(m, _SUMMED), _uniform(m, _SHAPES), _uniform(m, _OWN),
+           _NEUTRAL, summed, shapes, own)
+    changes = {**dict(zip(_SUMMED, summed, strict=True)),
+               **dict(zip(_SHAPES, shapes, strict=True)), **dict(zip(_OWN, own, strict=True))}
+    return replace(m, bloc_of=m.bloc_of[rep], shape_class=None, log_p0=np.ascontiguousarray(
+        m.log_p0), wedge=np.ascontiguousarray(m.wedge), cap=np.ascontiguousarray(m.cap),
+        **changes)  # type: ignore[arg-type]
+
+
+def _uniform(m: MarketArrays, names: tuple[str, ...]) -> tuple[Array, ...]:
+    """Fields as a tuple the compiled code can index (one array type: C order, or all the
+    same strided views of the loop's buffers); mixed layouts are copied to C order."""
+    arrays = tuple(getattr(m, f) for f in names)
+    kinds = {(a.flags.c_contiguous, a.flags.writeable, a.dtype) for a in arrays}
+    if len(kinds) == 1 and next(iter(kinds))[1]:
+        return arrays
+    return tuple(np.array(a, dtype=np.float64, order="C") for a in arrays)

@@ -180,7 +180,10 @@ def simulate(
     if n_draws < 1:
         raise CritminError(f"draws must be at least 1 (got {n_draws})")
     blocs = assign_blocs(world, scenario.blocs, on=_start_date(scenario))
-    params = world.draw_parameters(n_draws, seed, scenario.sampling)
+    # C order: registry draws come out of fancy indexing transposed, and the compiled steps
+    # run several times faster on contiguous arrays
+    params = {k: np.ascontiguousarray(v) for k, v in
+              world.draw_parameters(n_draws, seed, scenario.sampling).items()}
     setup = _setup(world, blocs, params, scenario.periods_per_year)
     plan = compile_shocks(scenario, world, blocs)
     baseline = _run(world, blocs, setup, scenario.horizon, _calm(plan), None, (), detail,
@@ -360,9 +363,11 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
     final_nodes = np.flatnonzero(su.final)
     other_nodes = np.flatnonzero(~su.final)
     # buffers written by the compiled steps every period
-    k_eff, notional, final_dem, need, inv_target, floor_t, acquired, starts, trend = (
-        np.zeros(shape) for _ in range(9))
+    (k_eff, notional, final_dem, need, inv_target, floor_t, acquired, starts, trend,
+     capacity_pp, demand_ref) = (np.zeros(shape) for _ in range(11))
     trend[:] = 1.0
+    limit = np.full(shape, np.inf)  # input limits of downstream stages (others: none)
+    work = [clearing.Workspace() for _ in su.levels]
     scratch = np.zeros((n_nodes, n_regions))
     # shared inputs when no policy hook runs (hooks get fresh arrays each period)
     zeros = np.zeros(shape)
@@ -379,7 +384,7 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             state.log_price, bloc_of, su.y0, su.utilisation, p["supply_elasticity"],
             plan.min_utilisation[t], su.stage_yield, state.input_stock, upstream, cover,
             p["announce_cover_uplift"], plan.uplift_on[t], state.inventory, k_eff, notional,
-            final_dem, need, inv_target, floor_t, scratch)
+            final_dem, need, inv_target, floor_t, capacity_pp, demand_ref, scratch)
         inputs = PeriodInputs(
             t=t, extra_supply=zeros if not hooks else np.zeros(shape),
             extra_demand=zeros if not hooks else np.zeros(shape),
@@ -393,23 +398,23 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
         if hooks:
             state.capacity = state.capacity + inputs.capacity_add
             k_eff += inputs.capacity_add * plan.capacity_mult[t]
+            np.divide(k_eff, su.ppy, out=capacity_pp)
             _as_buffers(state)
         out = reused or _PeriodRecord(n_draws, n_nodes, n_blocs, n_pairs, n_regions)
-        per_period_capacity = k_eff / su.ppy
-        demand_ref = final_dem + need
         for lv, nodes in enumerate(su.levels):
-            m = _market(su, blocs, nodes, per_period_capacity, demand_ref, state, inv_target,
-                        floor_t, plan, t, inputs, acquired, su.shape_class[lv])
+            for i in nodes[upstream[nodes] >= 0]:  # a stage makes no more than its input allows
+                np.add(state.input_stock[:, i], acquired[:, upstream[i]], out=limit[:, i])
+                limit[:, i] *= su.stage_yield[:, i, None]
+            m = _market(su, blocs, nodes, capacity_pp, demand_ref, limit, state, inv_target,
+                        floor_t, plan, t, inputs, su.shape_class[lv])
             k = len(nodes)
             sol = _solve(m, state.log_price[:, nodes].reshape(n_draws * k, n_blocs),
-                         state.regime[:, nodes].reshape(n_draws * k, n_pairs), solver)
+                         state.regime[:, nodes].reshape(n_draws * k, n_pairs), solver, work[lv])
             resp = sol.response
-            rationed = sol.rationed if sol.rationed is not None else np.zeros_like(resp.demand)
             period.close_level(
                 np.ascontiguousarray(nodes, dtype=np.intp), sol.log_price, resp.supply,
-                resp.demand, resp.build, rationed, final_dem, need, p["demand_elasticity"],
-                su.y0, bloc_of, su.stage_yield, upstream, acquired, state.log_price,
-                state.inventory, state.input_stock, out.price, out.production,
+                resp.demand, resp.build, final_dem, need, su.stage_yield, upstream, acquired,
+                state.log_price, state.inventory, state.input_stock, out.price, out.production,
                 out.consumption, out.final, out.build)
             state.regime[:, nodes] = sol.state.reshape(n_draws, k, n_pairs)
             out.flow[:, nodes] = sol.flow.reshape(n_draws, k, n_pairs)
@@ -465,19 +470,12 @@ def _rows(a: Array, nodes: Array) -> Array:
 
 
 def _market(su: _Setup, blocs: Blocs, nodes: Array, capacity: Array, demand_ref: Array,
-            state: EngineState, inv_target: Array, floor_t: Array, plan: ShockPlan, t: int,
-            inputs: PeriodInputs, acquired: Array, shape_class: Array) -> MarketArrays:
+            limit: Array, state: EngineState, inv_target: Array, floor_t: Array,
+            plan: ShockPlan, t: int, inputs: PeriodInputs, shape_class: Array) -> MarketArrays:
     """Clearing inputs of one chain level, flattened to (draws × nodes) problems."""
     p = su.params
     n_draws = capacity.shape[0]
     k = len(nodes)
-    has_up = su.upstream[nodes] >= 0
-    if has_up.any():  # a downstream stage makes no more than its input allows
-        limit = np.where(has_up[None, :, None],
-                         (state.input_stock[:, nodes] + acquired[:, su.upstream[nodes]])
-                         * su.stage_yield[:, nodes, None], np.inf).reshape(n_draws * k, -1)
-    else:
-        limit = np.full((n_draws * k, capacity.shape[2]), np.inf)
     wedge = su.wedge[:, nodes] + plan.wedge_add[t, nodes][None] + inputs.wedge_add[:, nodes]
     return MarketArrays(
         bloc_of=blocs.bloc_of, n_blocs=blocs.n_blocs,
@@ -489,7 +487,7 @@ def _market(su: _Setup, blocs: Blocs, nodes: Array, capacity: Array, demand_ref:
         supply_elasticity=_rows(p["supply_elasticity"], nodes),
         min_utilisation=_rows(floor_t, nodes),
         log_floor=_rows(_writable(inputs.log_floor), nodes),
-        input_limit=limit,
+        input_limit=_rows(limit, nodes),
         inv_target=_rows(inv_target, nodes),
         inv_sensitivity=_rows(p["inventory_price_sensitivity"], nodes),
         inv_adjust=_rows(su.rates.inv_adjust, nodes),
@@ -502,9 +500,10 @@ def _market(su: _Setup, blocs: Blocs, nodes: Array, capacity: Array, demand_ref:
     )
 
 
-def _solve(m: MarketArrays, y_start: Array, state0: Array, solver: Solver) -> clearing.Solution:
+def _solve(m: MarketArrays, y_start: Array, state0: Array, solver: Solver,
+           work: clearing.Workspace | None = None) -> clearing.Solution:
     if solver == "vectorised":
-        return clearing.clear(m, y_start, state0)
+        return clearing.clear(m, y_start, state0, work)
     from critmin.engine.kernels import respond
     from critmin.engine.reference import clear_one
 

@@ -30,13 +30,15 @@ def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
                 input_stock: Array, upstream: Array, cover: Array, announce_uplift: Array,
                 uplift_on: Array, inventory: Array, k_eff: Array, notional: Array,
                 final_demand: Array, need: Array, inv_target: Array, floor_t: Array,
-                scratch: Array) -> None:
+                capacity_pp: Array, demand_ref: Array, scratch: Array) -> None:
     """Steps 1–2 of a period before the policy hooks (``loop`` module doc): trend growth,
     arrivals and restarts; effective capacity, notional and final demand; processors' input
     bids on their upstream node (planned at last period's price, scaled down to what the
     upstream stage can make worldwide); stock targets (and opening stocks at ``t = 0``).
-    Shock arrays are this period's (N, R) slices; ``trend`` carries ``growth ** t``, and
-    ``floor_t`` receives the dumping floor broadcast over draws; ``scratch`` is (N, R)."""
+    Shock arrays are this period's (N, R) slices; ``trend`` carries ``growth ** t``;
+    ``floor_t`` receives the dumping floor broadcast over draws, ``capacity_pp`` capacity per
+    period and ``demand_ref`` the bids at p0 (final demand + input bids); ``scratch`` is
+    (N, R)."""
     n_draws, n_nodes, n_regions = capacity.shape
     need_ref = scratch
     for d in range(n_draws):
@@ -93,19 +95,21 @@ def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
                 inv_target[d, i, r] = stock * uplift
                 if t == 0:
                     inventory[d, i, r] = stock
+                capacity_pp[d, i, r] = k_eff[d, i, r] / ppy
+                demand_ref[d, i, r] = final_demand[d, i, r] + need[d, i, r]
 
 
 @njit(**JIT)
 def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Array,
-                rationed: Array, final_demand: Array, need: Array, demand_elasticity: Array,
-                log_p0: Array, bloc_of: Array, stage_yield: Array, upstream: Array,
+                final_demand: Array, need: Array, stage_yield: Array, upstream: Array,
                 acquired: Array, log_price: Array, inventory: Array, input_stock: Array,
                 price: Array, production: Array, consumption: Array, final: Array,
                 stock_build: Array) -> None:
     """Step 3 after one chain level cleared (rows ``d · k + j`` for node ``nodes[j]``): the
-    period record, what final users and processors got at the price (their bids scaled by the
-    demand curve, less any rationing), the new prices and stocks, and processors' input
-    stocks (input bought minus input used for what they made, never below zero)."""
+    period record, what final users and processors got (their bids at p0 scaled as the
+    region's demand was by the price and any rationing), the new prices and stocks, and
+    processors' input stocks (input bought minus input used for what they made, never below
+    zero)."""
     n_draws = final_demand.shape[0]
     n_regions = final_demand.shape[2]
     n_blocs = y.shape[1]
@@ -121,10 +125,8 @@ def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Arr
             for r in range(n_regions):
                 bid = final_demand[d, i, r]
                 input_bid = need[d, i, r]
-                factor = 0.0
-                if bid != 0.0 or input_bid != 0.0:
-                    factor = np.exp(demand_elasticity[d, i, r]
-                                    * (y[row, bloc_of[r]] - log_p0[i])) * (1.0 - rationed[row, r])
+                bids = bid + input_bid
+                factor = demand[row, r] / bids if bids > 0.0 else 0.0
                 made = supply[row, r]
                 production[d, i, r] = made
                 consumption[d, i, r] = demand[row, r]

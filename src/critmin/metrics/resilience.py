@@ -27,6 +27,13 @@ def _series(x: ArrayLike, axis: int) -> Array:
     return np.moveaxis(np.asarray(x, dtype=float), axis, -1)
 
 
+def _pair(x: ArrayLike, reference: ArrayLike, axis: int) -> tuple[Array, Array]:
+    """A series and its reference broadcast together (a scalar or a shorter array of the
+    trailing axes is fine), time moved to the last axis."""
+    a, b = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(reference, dtype=float))
+    return np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1)
+
+
 def _yearly_rise(x: Array, periods_per_year: int) -> Array:
     """Largest rise over any one-year window (``x[t + ppy] − x[t]``); for a series shorter than
     a year, the rise from first to last value scaled to a year."""
@@ -55,9 +62,10 @@ def ramp_rate(alternative_supply: ArrayLike, market: ArrayLike, periods_per_year
 
     ``alternative_supply`` and ``market`` are flows in the same unit per period (or capacities).
     """
-    alt, total = _series(alternative_supply, axis), _series(market, axis)
+    alt, total = np.asarray(alternative_supply, float), np.asarray(market, float)
     if alt.shape != total.shape:
         raise ValueError(f"alternative_supply {alt.shape} and market {total.shape} differ")
+    alt, total = _series(alt, axis), _series(total, axis)
     n = alt.shape[-1]
     if n < 2:
         return np.full(alt.shape[:-1], np.nan)
@@ -76,7 +84,7 @@ def response_lag(series: ArrayLike, reference: ArrayLike, start: int, threshold:
     """Periods from ``start`` (the disruption) to the first period at or after it in which
     ``series`` exceeds ``reference`` by more than ``threshold`` × |reference| (a response has
     begun: new capacity, substitution, a price move). NaN if it never does."""
-    x, ref = np.broadcast_arrays(_series(series, axis), _series(reference, axis))
+    x, ref = _pair(series, reference, axis)
     if not 0 <= start < x.shape[-1]:
         raise ValueError(f"start {start} is outside the series (0…{x.shape[-1] - 1})")
     above = (x - ref) > threshold * np.abs(ref)
@@ -90,7 +98,7 @@ def recovery_time(series: ArrayLike, reference: ArrayLike, start: int, tolerance
     """Periods from ``start`` until ``series`` is back within ``tolerance`` × |reference| of
     ``reference`` for good (it may leave and return in between). 0 if it never left; NaN if it
     is still away at the end of the series."""
-    x, ref = np.broadcast_arrays(_series(series, axis), _series(reference, axis))
+    x, ref = _pair(series, reference, axis)
     if not 0 <= start < x.shape[-1]:
         raise ValueError(f"start {start} is outside the series (0…{x.shape[-1] - 1})")
     away = (np.abs(x - ref) > tolerance * np.abs(ref))[..., start:]
@@ -104,5 +112,5 @@ def recovery_time(series: ArrayLike, reference: ArrayLike, start: int, tolerance
 def cumulative_shortfall(actual: ArrayLike, reference: ArrayLike, axis: int = -1) -> Array:
     """Supply lost on the way: Σ max(0, reference − actual) over time (in the series' unit ×
     periods; e.g. t per period summed gives t)."""
-    x, ref = np.broadcast_arrays(_series(actual, axis), _series(reference, axis))
+    x, ref = _pair(actual, reference, axis)
     return np.maximum(ref - x, 0.0).sum(axis=-1)

@@ -138,7 +138,7 @@ class IncentiveTool:
             category = "grants" if spec.form == "grant" else "loans_disbursed"
             ctx.ledger.book(self.holder, category, t, outlay)
             if spec.form == "loan":  # an annuity from the next period over the term
-                periods = int(round(spec.loan_term_years * ctx.ppy))
+                periods = round(spec.loan_term_years * ctx.ppy)
                 per_period = outlay * capital_recovery(self.loan_rate / ctx.ppy, periods)
                 self.repayments[:, t + 1:t + 1 + periods] += per_period[:, None]
         back = self.repayments[:, t]

@@ -63,6 +63,8 @@ class Ledger:
         if (value < -TOLERANCE * np.maximum(1.0, np.abs(value))).any():
             raise ValueError(f"{holder}/{category}: negative booking {value.min():g}")
         key = (holder, category)
+        if key not in self.flows and not value.any():
+            return  # nothing to book: keep the ledger to categories in use
         if key not in self.flows:
             self.flows[key] = np.zeros((self.n_draws, len(self.labels)))
         self.flows[key][:, t] += np.maximum(value, 0.0)

@@ -165,6 +165,12 @@ class BuyRule(_Strict):
     max_price_multiple: float = Field(
         1.2, gt=0, description="buy only while the members' price is at most this multiple of "
                                "the stage's reference price")
+    refill: bool = Field(True, description="buy back after releases; false: buy only until the "
+                                         "target is first reached")
+    max_shortage_share: float | None = Field(
+        None, ge=0, lt=1, description="buy only while the members' consumption is at most this "
+                                      "share below normal (no rebuilding during a shortage); "
+                                      "default: no such condition")
 
 
 class ReleaseRule(_Strict):
@@ -495,17 +501,16 @@ class Combination(_Strict):
 
 
 class Menu(_Strict):
-    """How ``critmin menu`` compares the tools: the common budget, what to measure, packages."""
+    """How ``critmin menu`` compares the tools: the common budget, where to measure, packages."""
 
     budget_usd: float | None = Field(
         None, ge=0, description="common budget (USD): each tool with a money size gets it alone; "
                                 "a package shares it in proportion to its tools' own budgets")
     draws: int = Field(1, ge=1, le=10_000, description="Monte Carlo draws per option (1 = "
                                                        "central values)")
-    commodity: str | None = Field(None, description="chain where outcomes are measured; "
-                                                    "default: the first chain")
-    stage: str | None = Field(None, description="stage where outcomes are measured; default: "
-                                                "the chain's last stage (final demand)")
+    commodity: str | None = Field(
+        None, description="chain whose final stage outcomes are measured at (final demand, "
+                          "where GDP is at risk); default: the first chain")
     focus: list[str] | None = Field(
         None, description="blocs whose outcomes count; default: every bloc that is not the "
                           "exporter of a trade shock")
@@ -518,19 +523,6 @@ class Menu(_Strict):
         from critmin.scenario.model import check_commodity
 
         return None if v is None else check_commodity(v, info)
-
-    @field_validator("stage")
-    @classmethod
-    def _known_stage(cls, v: str | None, info: ValidationInfo) -> str | None:
-        from critmin.scenario.model import check_stage
-
-        if v is None:
-            return v
-        commodity = info.data.get("commodity")
-        if commodity is None:
-            chains = (info.context or {}).get("chains") if isinstance(info.context, dict) else None
-            commodity = chains[0] if chains else None
-        return check_stage(v, commodity)
 
     @field_validator("focus")
     @classmethod

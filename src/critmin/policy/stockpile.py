@@ -2,22 +2,24 @@
 
 Each period, before the market clears, the holder
 
-1. pays its carrying costs (storage per tonne-year on its holdings, interest on the drawn loan),
-   net of the members' fees; money comes from cash, then own budget, private capital, the loan;
-   if all of it is spent, it sells stock to pay (a forced sale), and what even that cannot
-   cover is a treasury top-up;
-2. releases stock when a trigger fires (an export control hitting a member, the members' price
-   above a multiple of the reference, members short by a share of their normal use), at most
-   ``release.days_per_year`` of cover per year, into the members' markets;
-3. otherwise buys while the members' price is at most ``buy.max_price_multiple`` of the
-   reference, at most ``buy.days_per_year`` of cover per year, up to ``target_days`` of cover,
-   its storage capacity, and what it can pay.
+1. releases stock when a trigger fires (an export control hitting a member's bloc, the members'
+   price above a multiple of the reference, members short by a share of their normal use), at
+   most ``release.days_per_year`` of cover per year, into the members' markets;
+2. otherwise buys while the members' price is at most ``buy.max_price_multiple`` of the
+   reference (and, with ``buy.max_shortage_share``, while members are not short; with
+   ``buy.refill: false``, only until the target is first reached), at most
+   ``buy.days_per_year`` of cover per year, up to ``target_days`` of cover, its storage
+   capacity, and what it can pay once this period's carrying costs are put aside;
+3. sells stock (a forced sale) if its money cannot meet this period's carrying costs.
 
-Purchases and sales are priced at the last cleared price (procurement contracts are struck before
-the period clears), so the holder always knows what it pays and never spends money it does not
-have. Releases are sold at the market price or, with fixed-price access, at the holder's average
-cost. Days of cover are holdings ÷ the members' normal daily consumption, where "normal" is the
-highest consumption seen so far (during a shock, the pre-shock level).
+Money is drawn from cash, then own budget, private capital and the loan last (interest runs only
+on what is drawn). Purchases are priced at the last cleared price (procurement contracts are
+struck before the period clears), so the holder never spends money it does not have. After the
+market clears it is paid for releases (at the cleared price, or at its average cost with
+fixed-price access) and fees (the members' share of carrying costs), and pays storage per
+tonne-year and interest; what its money cannot cover is a treasury top-up (only when it has
+nothing left to sell). Days of cover are holdings ÷ the members' normal daily consumption,
+"normal" being the highest consumption seen so far (during a shock, the pre-shock level).
 """
 
 from __future__ import annotations
@@ -73,11 +75,12 @@ class StockpileTool:
                              if spec.storage_cost_usd_per_t_year is not None
                              else ctx.policy_value("stockpile_storage_cost", spec.commodity,
                                                    spec.stage))
-        self.due = self.start + int(round(fin.term_years * ctx.ppy))
+        self.due = self.start + round(fin.term_years * ctx.ppy)
         self.control = ctx.controls_on(spec.commodity, self.members)
         self.holdings = np.full(n, float(spec.initial_t))
         self.avg_cost = np.full(n, self.p0)
         self.normal = np.zeros(n)  # members' normal consumption per period (highest seen)
+        self.filled = np.zeros(n, dtype=bool)  # target reached (or stock released) once
         self.consumption = np.zeros((n, k))  # last period, by member
         self.record = {name: np.full((n, t_max), np.nan) for name in (
             "holdings_t", "days_of_cover", "bought_t", "released_t", "forced_sale_t",
@@ -85,6 +88,8 @@ class StockpileTool:
         self._planned = np.zeros(n)
         self._released = np.zeros(n)
         self._forced = np.zeros(n)
+        self._carry = (np.zeros(n), np.zeros(n))
+        self._sale_cost = self.avg_cost.copy()
 
     # -- the hook -------------------------------------------------------------------------------
 
@@ -95,90 +100,79 @@ class StockpileTool:
         self._forced = np.zeros(ctx.n)
         if t < self.start:
             return
-        ledger = ctx.ledger
         weights = member_weights(self.consumption, spec.release.allocation)
         price = (ctx.region_price(state.log_price, self.node, self.members) * weights).sum(axis=1)
         daily = self.normal / ctx.days_per_period
-        # 1. carrying costs and the loan falling due
-        storage = self.storage_cost * self.holdings / ctx.ppy
-        interest = self.loan_rate / ctx.ppy * self.fund.loan_balance
-        fees = spec.member_fee_share * (storage + interest)
+        self._carry = (self.storage_cost * self.holdings / ctx.ppy,
+                       self.loan_rate / ctx.ppy * self.fund.loan_balance)
+        carry_net = (1.0 - spec.member_fee_share) * sum(self._carry)
         acting = t <= self.end
-        # 2. release
         released = np.zeros(ctx.n)
+        trigger = np.zeros(ctx.n, dtype=bool)
         if acting:
             rule = spec.release
-            trigger = np.full(ctx.n, bool(rule.on_export_control and self.control[t]))
+            trigger |= bool(rule.on_export_control and self.control[t])
             if rule.price_multiple_above is not None:
                 trigger |= price >= rule.price_multiple_above * self.p0
             if rule.shortage_share_above is not None:
                 trigger |= self.consumption.sum(axis=1) < (
                     1.0 - rule.shortage_share_above) * self.normal
-            cap = rule.days_per_year / ctx.ppy * daily
-            released = np.where(trigger, np.minimum(self.holdings, cap), 0.0)
-        else:
-            trigger = np.zeros(ctx.n, dtype=bool)
-        sale_price = price if spec.release.price == "market" else self.avg_cost
-        revenue = released * sale_price + fees
-        carry = storage + interest
-        # forced sale when cash, funds and this period's revenue cannot meet the carrying costs
-        gap = np.maximum(carry - self.fund.available - revenue, 0.0)
+            released = np.where(trigger, np.minimum(
+                self.holdings, rule.days_per_year / ctx.ppy * daily), 0.0)
+        # forced sale when cash and undrawn funds cannot meet this period's carrying costs
+        gap = np.maximum(carry_net - self.fund.available, 0.0)
         forced = np.minimum(self.holdings - released,
                             np.divide(gap, price, out=np.zeros_like(gap), where=price > 0))
-        revenue = revenue + forced * price
-        # 3. purchases
         bought = np.zeros(ctx.n)
         if acting:
             rule_b = spec.buy
-            target = spec.target_days * daily
-            room = np.maximum(target - (self.holdings - released - forced), 0.0)
+            room = np.maximum(spec.target_days * daily - (self.holdings - released - forced), 0.0)
             if spec.capacity_t is not None:
                 room = np.minimum(room, np.maximum(spec.capacity_t - self.holdings, 0.0))
+            afford = np.maximum(self.fund.available - carry_net, 0.0)
             can = ~trigger & (price <= rule_b.max_price_multiple * self.p0)
-            afford = np.maximum(self.fund.available + revenue - carry, 0.0)
+            if not rule_b.refill:
+                can &= ~self.filled
+            if rule_b.max_shortage_share is not None:
+                can &= self.consumption.sum(axis=1) >= (
+                    1.0 - rule_b.max_shortage_share) * self.normal
             bought = np.where(can, np.minimum.reduce([
                 room, rule_b.days_per_year / ctx.ppy * daily,
                 np.divide(afford, price, out=np.zeros_like(afford), where=price > 0)]), 0.0)
-        # money: revenue in, carrying costs, then purchases
-        self.fund.receive(revenue)
-        ledger.book(self.holder, "sales", t, released * sale_price + forced * price)
-        ledger.book(self.holder, "fees", t, fees)
-        ledger.book(self.holder, "storage", t, storage)
-        ledger.book(self.holder, "interest", t, interest)
-        uncovered = self.fund.pay(ledger, t, carry)
-        ledger.book(self.holder, "topup", t, uncovered)
-        cost = bought * price
-        short = self.fund.pay(ledger, t, cost)
-        bought = bought - np.divide(short, price, out=np.zeros_like(short), where=price > 0)
-        ledger.book(self.holder, "purchases", t, bought * price)
-        if t == self.due:
-            self._repay(t)
-        # holdings and their average cost
+            self.fund.pay(ctx.ledger, t, bought * price)
+            ctx.ledger.book(self.holder, "purchases", t, bought * price)
         kept = self.holdings - released - forced
         total = kept + bought
+        self.filled |= (total >= spec.target_days * daily * (1 - 1e-9)) & (daily > 0)
+        self.filled |= released > 0
         self.avg_cost = np.where(total > 0, (kept * self.avg_cost + bought * price)
                                  / np.where(total > 0, total, 1.0), self.avg_cost)
+        self._sale_cost = self.avg_cost.copy()
         self.holdings = np.maximum(total, 0.0)
         rows, node = ctx.rows, self.node
-        split = member_weights(self.consumption, spec.release.allocation)
-        inputs.extra_demand[rows, node][:, self.members] += bought[:, None] * split
-        inputs.extra_supply[rows, node][:, self.members] += (released + forced)[:, None] * split
+        inputs.extra_demand[rows, node][:, self.members] += bought[:, None] * weights
+        inputs.extra_supply[rows, node][:, self.members] += (released + forced)[:, None] * weights
         self._planned, self._released, self._forced = bought, released, forced
-        self.record["members_price_usd_per_t"][:, t] = price
-
-    def _repay(self, t: int) -> None:
-        """The loan falls due: repay it from cash, own budget and private capital; the treasury
-        tops up the rest. Nothing more can be drawn."""
-        ledger = self.ctx.ledger
-        balance = self.fund.loan_balance.copy()
-        self.fund.loan[:] = 0.0
-        uncovered = self.fund.pay(ledger, t, balance)
-        ledger.book(self.holder, "topup", t, uncovered)
-        ledger.book(self.holder, "loan_repaid", t, balance)
-        self.fund.loan_balance[:] = 0.0
 
     def after_period(self, outcome: PeriodOutcome, state: EngineState) -> None:
-        t, ctx = outcome.t, self.ctx
+        t, ctx, spec = outcome.t, self.ctx, self.spec
+        weights = member_weights(self.consumption, spec.release.allocation)
+        price = (ctx.region_price(outcome.log_price, self.node, self.members)
+                 * weights).sum(axis=1)
+        if t >= self.start:
+            ledger = ctx.ledger
+            sale_price = price if spec.release.price == "market" else self._sale_cost
+            sales = self._released * sale_price + self._forced * price
+            storage, interest = self._carry
+            fees = spec.member_fee_share * (storage + interest)
+            self.fund.receive(sales + fees)
+            ledger.book(self.holder, "sales", t, sales)
+            ledger.book(self.holder, "fees", t, fees)
+            ledger.book(self.holder, "storage", t, storage)
+            ledger.book(self.holder, "interest", t, interest)
+            ledger.book(self.holder, "topup", t, self.fund.pay(ledger, t, storage + interest))
+            if t == self.due:
+                self._repay(t)
         cons = outcome.consumption[ctx.rows, self.node][:, self.members]
         self.consumption = cons
         self.normal = np.maximum(self.normal, cons.sum(axis=1))
@@ -192,6 +186,18 @@ class StockpileTool:
         r["forced_sale_t"][:, t] = self._forced
         r["normal_consumption_t"][:, t] = self.normal
         r["members_consumption_t"][:, t] = cons.sum(axis=1)
+        r["members_price_usd_per_t"][:, t] = price
+
+    def _repay(self, t: int) -> None:
+        """The loan falls due: repay it from cash, own budget and private capital; the treasury
+        tops up the rest. Nothing more can be drawn."""
+        ledger = self.ctx.ledger
+        balance = self.fund.loan_balance.copy()
+        self.fund.loan[:] = 0.0
+        uncovered = self.fund.pay(ledger, t, balance)
+        ledger.book(self.holder, "topup", t, uncovered)
+        ledger.book(self.holder, "loan_repaid", t, balance)
+        self.fund.loan_balance[:] = 0.0
 
     # -- results ----------------------------------------------------------------------------------
 
