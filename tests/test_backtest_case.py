@@ -149,6 +149,9 @@ def test_a_scenario_file_beside_the_case_sets_the_horizon(tmp_path: Path) -> Non
     outside = "name: by path\nscenario: episode.yaml\ntargets:" + tail.replace("2021Q4", "2022Q1")
     err = error_of(write(tmp_path, outside, "b.yaml"))
     assert err.field == "targets[0].window" and "2020Q1…2021Q4" in str(err)
+    missing = "name: by path\nscenario: nowhere.yaml\ntargets:" + tail
+    err = error_of(write(tmp_path, missing, "c.yaml"))
+    assert (err.line, err.field) == (2, "scenario") and "nowhere.yaml: file not found" in str(err)
 
 
 def test_unverified_facts_are_not_scored(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ def test_price_directions_right_except_the_named_misses(runs) -> None:
     for r in (runs["gallium-germanium-licensing-2023"], runs["lithium-boom-glut-2020"]):
         frame = frame._append(score(r), ignore_index=True)
     moves = frame[frame.direction_ok.notna()]
-    assert len(moves) == 18
+    assert len(moves) == 19
     # Nd oxide fell 60% from end-2011 to end-2012 while the model's ex-China price still rises
     assert set(moves.target[~moves.direction_ok.astype(bool)]) == {"nd-oxide-2012-vs-2011"}
 
@@ -148,7 +148,9 @@ def test_cli_json_gives_one_object_per_target(tmp_path: Path) -> None:
                                         "--draws", "4", "--figures", str(tmp_path / "figs")])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 13
+    assert len(rows) == 14
+    unverified = next(row for row in rows if row["target"] == "peak-vs-2020-low")
+    assert unverified["scored"] is False and "U)" in unverified["source"]
     assert all(set(row) >= REQUIRED for row in rows)
     assert {row["case"] for row in rows} == {"gallium and germanium licensing 2023",
                                             "lithium boom and glut 2020-2025"}
@@ -167,7 +169,7 @@ def test_cli_scores_and_table_name_the_misses() -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["case"] for r in rows] == ["lithium boom and glut 2020-2025", "all"]
-    assert rows[0]["scored"] == 6 and 0 <= rows[0]["score"] <= 1
+    assert rows[0]["targets"] == 7 and rows[0]["scored"] == 6 and 0 <= rows[0]["score"] <= 1
     table = CliRunner().invoke(app(), ["backtest", str(LITHIUM), "--draws", "4"])
     assert table.exit_code == 0
     assert "MISS lithium boom and glut 2020-2025 / peak-quarter: observed 2022Q4" in table.stdout

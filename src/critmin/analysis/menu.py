@@ -84,18 +84,19 @@ def options(scenario: Scenario, budget: float | None) -> list[Option]:
     out = [Option(SHOCK_ALONE, (), (), {}, None)]
     for name, tool in tools.items():
         size = money(tool)
-        scaled = budget is not None and size is not None and size > 0
-        out.append(Option(name, (name,), (tool.kind,),
-                          {name: budget / size} if scaled else {},  # type: ignore[operator]
-                          budget if scaled else size))
+        if budget is not None and size:
+            out.append(Option(name, (name,), (tool.kind,), {name: budget / size}, budget))
+        else:
+            out.append(Option(name, (name,), (tool.kind,), {}, size))
     for combo in scenario.menu.combinations if scenario.menu else []:
-        sizes = {n: money(tools[n]) for n in combo.policies}
-        total = sum(s for s in sizes.values() if s)
-        scaled = budget is not None and total > 0
-        scale = {n: budget / total for n, s in sizes.items() if s} if scaled else {}
-        out.append(Option(combo.name, tuple(combo.policies),
-                          tuple(tools[n].kind for n in combo.policies), scale,
-                          budget if scaled else (total or None)))
+        sizes = {n: money(tools[n]) or 0.0 for n in combo.policies}
+        total = sum(sizes.values())
+        kinds = tuple(tools[n].kind for n in combo.policies)
+        if budget is not None and total > 0:
+            scale = {n: budget / total for n, s in sizes.items() if s}
+            out.append(Option(combo.name, tuple(combo.policies), kinds, scale, budget))
+        else:
+            out.append(Option(combo.name, tuple(combo.policies), kinds, {}, total or None))
     return out
 
 
@@ -152,11 +153,11 @@ def compare(scenario: Scenario | str | Path, budget: float | None = None,
 
 def focus_blocs(scenario: Scenario, names: list[str]) -> list[str]:
     """The menu's focus, or every bloc that is not the exporter of a trade shock."""
-    from critmin.scenario.model import TRADE_KINDS
+    from critmin.scenario.model import TRADE_SHOCKS
 
     if scenario.menu is not None and scenario.menu.focus:
         return list(scenario.menu.focus)
-    exporters = {s.exporter for s in scenario.shocks if s.kind in TRADE_KINDS}
+    exporters = {s.exporter for s in scenario.shocks if isinstance(s, TRADE_SHOCKS)}
     chosen = [b for b in names if b not in exporters]
     return chosen or list(names)
 
@@ -193,9 +194,10 @@ def measure(run: Run, scenario: Scenario, opts: list[Option], sets: list[PolicyS
         lk, sk, pk = block(lost, k), block(short, k), block(peak, k)
         avoided = (lost0 - lk).sum(axis=1)  # (n,)
         gdp_avoided = avoided * block(va, k)
-        cost = pset.fiscal_cost()
         outlays = sum((pset.ledger.total(h, _outlays()).sum(axis=1) for h in pset.ledger.holders),
                       np.zeros(n))
+        cost = pset.fiscal_cost()
+        cost = np.where(np.abs(cost) <= 1e-9 * np.maximum(outlays, 1.0), 0.0, cost)  # rounding
         assets = sum((t.assets() for t in pset.tools if hasattr(t, "assets")), np.zeros(n))
         spike = np.where(peak0 > 1.0, (peak0 - pk) / np.where(peak0 > 1.0, peak0 - 1.0, 1.0),
                          np.nan)
@@ -251,7 +253,7 @@ def _stockpiles(tools: list[Any]) -> list[Any]:
     """Stockpile tools, including those inside a club."""
     from critmin.policy.stockpile import StockpileTool
 
-    found = []
+    found: list[Any] = []
     for t in tools:
         found += [t] if isinstance(t, StockpileTool) else _stockpiles(getattr(t, "parts", []))
     return found

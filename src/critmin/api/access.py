@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from critmin.api.auth import Principal
 from critmin.api.errors import ApiError, not_found
-from critmin.api.models import Organisation, Overlay, Run, Scenario, Share, User
+from critmin.api.models import Organisation, Overlay, Run, Scenario, Share
 
 Owned = TypeVar("Owned", Scenario, Overlay, Run)
 _KIND = {Scenario: "scenario", Overlay: "overlay", Run: "run"}
@@ -114,11 +114,3 @@ def remove_share(db: Session, kind: str, resource_id: str, share_id: str) -> Non
     if share is None:
         raise not_found("share", share_id)
     db.delete(share)
-
-
-def user_names(db: Session, ids: set[str]) -> dict[str, str]:
-    """E-mail of each user id (for 'created by' fields)."""
-    if not ids:
-        return {}
-    return {uid: email for uid, email in
-            db.execute(select(User.id, User.email).where(User.id.in_(ids))).all()}

@@ -1,22 +1,28 @@
 """The FastAPI application: routers, error shape, security headers, the job queue's lifetime.
 
 ``create_app(settings)`` migrates the database to the latest schema before serving, so a new
-SQLite file or an empty PostgreSQL database needs no setup step.
+SQLite file or an empty PostgreSQL database needs no setup step. ``serve_app()`` is what each
+process of ``critmin serve --workers N`` runs (uvicorn calls it by name in every process).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from critmin.api import errors
+from critmin.api.cache import ReadCache
 from critmin.api.db import make_engine, migrate, session_factory
 from critmin.api.jobs import JobQueue
 from critmin.api.settings import Settings
+
+#: The pid of the ``critmin serve`` process that started the worker processes (internal).
+PARENT_ENV: Final = "CRITMIN_SERVE_PARENT"
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,40 @@ log = logging.getLogger(__name__)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'self'")
+
+
+#: Headers every answer carries (an answer that sets one itself keeps its own).
+HEADERS: Final = ((b"content-security-policy", CSP.encode()),
+                  (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                  (b"referrer-policy", b"same-origin"))
+NO_STORE: Final = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding :data:`HEADERS` (and ``no-store`` under ``/api/``).
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
+    wraps each answer in extra tasks and streams, a measurable cost on every request.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = HEADERS + ((NO_STORE,) if scope["path"].startswith("/api/") else ())
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in extra if n not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "shared. Errors are JSON `{\"error\": \"<what to fix>\"}`.")
     app.state.settings, app.state.sessions, app.state.queue = settings, sessions, queue
     app.state.engine = engine
+    app.state.read_cache = ReadCache()
     errors.install(app)
     for module in (accounts, datasets, metrics, scenarios, overlays, runs):
         app.include_router(module.router)
@@ -76,20 +117,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return {"status": "ok", "version": __version__, "data_edition": data_edition()}
 
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
     from critmin.api.limits import BodyLimit, LoginLimiter
 
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)  # outermost but for error handling: refuses before parsing
     app.state.login_limiter = LoginLimiter()
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app of one ``critmin serve`` worker process, on the settings its parent exported.
+
+    A worker process dies with the parent however the parent ends (``kill -9`` included), so
+    no orphan keeps answering on the port or keeps runs going after their server is gone; the
+    parent has already migrated the database, so the workers' own migration step is a no-op.
+    """
+    parent = int(os.environ.get(PARENT_ENV) or 0)
+    if parent and parent != os.getpid():
+        from critmin.api.worker import die_with_parent
+
+        die_with_parent(parent)
+    return create_app(Settings.from_env())

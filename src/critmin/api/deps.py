@@ -1,4 +1,5 @@
-"""Request dependencies shared by the routers: the database session and the app's settings."""
+"""Request dependencies shared by the routers: the database session, the app's settings and
+its store of computed read-only answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+
+from critmin.api.cache import ReadCache
 
 if TYPE_CHECKING:
     from critmin.api.jobs import JobQueue
@@ -28,3 +31,11 @@ def get_queue(request: Request) -> JobQueue:
 
 
 Db = Annotated[Session, Depends(get_db)]
+
+
+async def get_read_cache(request: Request) -> ReadCache:
+    """``async``: a plain attribute read needs no trip through the thread pool."""
+    return request.app.state.read_cache  # type: ignore[no-any-return]
+
+
+Reads = Annotated[ReadCache, Depends(get_read_cache)]

@@ -1,15 +1,22 @@
 """The job queue: runs live in the database, each executes in its own worker process.
 
-Life of a run: ``queued`` (row inserted by the API) → ``running`` (claimed by one server with a
-conditional UPDATE, so two servers never take the same run) → ``succeeded`` | ``failed`` |
-``cancelled``. The worker (:mod:`critmin.api.worker`) writes the result and flips the status in
-one transaction, and only if the run is still ``running`` under the same runner: a result can
-never appear for a run that was cancelled or given up, and a half-written result is never seen.
+Life of a run: ``queued`` (row inserted by the API) → ``running`` (claimed by one server
+process with a conditional UPDATE, so two processes never take the same run) → ``succeeded`` |
+``failed`` | ``cancelled``. Every process of ``critmin serve --workers N`` runs a queue; the
+claim also checks, in the same statement, that the server's processes together run fewer than
+``max_workers`` runs (on PostgreSQL claims take a transaction-level advisory lock first, so two
+claims cannot both see the last free slot). The worker (:mod:`critmin.api.worker`) writes the
+result and flips the status in one transaction, and only if the run is still ``running`` under
+the same runner: a result can never appear for a run that was cancelled or given up, and a
+half-written result is never seen.
 
 Surviving a crash: the server refreshes the heartbeat of the runs it executes. On start it marks
 ``failed`` every ``running`` run whose server process is gone (same host, process dead) or whose
 heartbeat is stale (another host), and kills a leftover worker of such a run; workers also die
 with their server (``PR_SET_PDEATHSIG`` plus a parent watchdog). Nothing stays ``running``.
+Each flip is conditional on the run still being ``running`` under the dead runner, so several
+processes recovering at once (N workers starting together) fail each run exactly once and never
+overwrite a result that was written meanwhile.
 A graceful shutdown puts its unfinished runs back in the queue.
 """
 
@@ -28,7 +35,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import aliased
 
 from critmin.api.db import transaction, updated, utcnow
 from critmin.api.models import Run
@@ -44,11 +52,19 @@ log = logging.getLogger(__name__)
 INTERRUPTED: Final = ("interrupted: the server stopped while this run was in progress; no "
                       "result was kept. Start the run again.")
 WORKER_MODULE: Final = "critmin.api.worker"
+#: Key of the PostgreSQL advisory lock that serialises claims (any constant; "critmin" in hex).
+CLAIM_LOCK: Final = 0x637269746D696E
 
 
-def runner_id() -> str:
-    """``host:pid:token`` naming this server process uniquely, even after pid reuse."""
-    return f"{socket.gethostname()}:{os.getpid()}:{new_token()[:8]}"
+def runner_id(server_id: str = "") -> str:
+    """``host:pid:server.token`` naming this server process uniquely, even after pid reuse;
+    the processes of one ``critmin serve`` share ``server``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{server_id}.{new_token()[:8]}"
+
+
+def runner_pattern(server_id: str) -> str:
+    """SQL LIKE pattern matching the runner id of every process of server ``server_id``."""
+    return f"%:{server_id}.%"
 
 
 def _alive(pid: int) -> bool:
@@ -117,11 +133,14 @@ class JobQueue:
 
     settings: Settings
     sessions: sessionmaker[Session]
-    runner: str = field(default_factory=runner_id)
+    runner: str = ""
     procs: dict[str, Worker] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.runner = self.runner or runner_id(self.settings.server_id)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -148,18 +167,25 @@ class JobQueue:
     def recover(self) -> int:
         """Mark failed every running run whose server died; returns how many."""
         host, now = socket.gethostname(), utcnow()
+        with self.sessions() as db:
+            running = db.execute(select(Run.id, Run.runner, Run.heartbeat_at, Run.worker_pid)
+                                 .where(Run.status == "running")).all()
         failed = 0
-        with transaction(self.sessions) as db:
-            for run in db.scalars(select(Run).where(Run.status == "running")):
-                age = (now - run.heartbeat_at).total_seconds() if run.heartbeat_at else None
-                if not runner_is_dead(run.runner, age, self.settings.stale_seconds, host,
-                                      self.runner):
-                    continue
-                if (run.worker_pid and run.runner and run.runner.split(":")[0] == host
-                        and _is_worker_of(run.worker_pid, run.id)):
-                    os.kill(run.worker_pid, signal.SIGKILL)
-                run.status, run.finished_at, run.error = "failed", now, INTERRUPTED
-                failed += 1
+        for run_id, runner, heartbeat, worker_pid in running:
+            age = (now - heartbeat).total_seconds() if heartbeat else None
+            if not runner_is_dead(runner, age, self.settings.stale_seconds, host, self.runner):
+                continue
+            with transaction(self.sessions) as db:  # only if still running under that runner
+                flipped = updated(db, update(Run).where(
+                    Run.id == run_id, Run.status == "running",
+                    Run.runner.is_(None) if runner is None else Run.runner == runner)
+                    .values(status="failed", finished_at=now, error=INTERRUPTED))
+            if flipped != 1:
+                continue  # another process recovered it, or it finished meanwhile
+            failed += 1
+            if (worker_pid and runner and runner.split(":")[0] == host
+                    and _is_worker_of(worker_pid, run_id)):
+                os.kill(worker_pid, signal.SIGKILL)  # its result would be refused anyway
         if failed:
             log.warning("marked %d interrupted run(s) failed", failed)
         return failed
@@ -196,13 +222,20 @@ class JobQueue:
                                    .order_by(Run.created_at, Run.id).limit(1))
                 if run_id is None:
                     return
+                if db.get_bind().dialect.name == "postgresql":
+                    db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+                other = aliased(Run)  # not correlated with the row being updated
+                busy = (select(func.count()).select_from(other)
+                        .where(other.status == "running",
+                               other.runner.like(runner_pattern(self.settings.server_id)))
+                        .scalar_subquery())
                 now = utcnow()
-                claimed = updated(db, update(Run).where(Run.id == run_id,
-                                                         Run.status == "queued")
-                                  .values(status="running", runner=self.runner,
-                                          started_at=now, heartbeat_at=now))
+                claimed = updated(db, update(Run).where(
+                    Run.id == run_id, Run.status == "queued", busy < self.settings.max_workers)
+                    .values(status="running", runner=self.runner, started_at=now,
+                            heartbeat_at=now))
             if claimed != 1:
-                continue  # another server took it
+                return  # another process took it, or the server is at its limit: next tick
             self.procs[run_id] = self._spawn(run_id)  # the worker records its own pid
 
     def _spawn(self, run_id: str) -> Worker:

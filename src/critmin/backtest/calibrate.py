@@ -8,7 +8,8 @@ The procedure (the same parameters for every case, nothing per case):
    market of its time. A row for one commodity would in effect be tuned to the one case of that
    commodity, which calibration_cases.md forbids.
 2. **Screening**: each candidate is set to its low and to its high end, all others central, and
-   the loss is computed; candidates are ranked by how much the loss moves (``top`` are kept).
+   the loss is computed; candidates are ranked by how much the loss moves (``top`` are kept;
+   rows that do not move it at all, such as policy parameters the cases never use, never are).
 3. **Fit**: ``scipy.optimize.differential_evolution`` over the kept rows, bounded by their
    [low, high] (so no value can leave its range), seeded, Latin-hypercube start, no gradient
    polish. The central values are in the first population; if nothing beats them they stay.
@@ -235,7 +236,11 @@ def calibrate(files: Sequence[Path | str] | None = None, *, seed: int = 0,
         screening = screen(problem, rows)
     else:
         screening = screen(problem, allowed)
-        rows = [int(r) for r in screening.row[:top]]
+        moving = screening[screening.influence > 0]  # rows the cases never read stay out
+        rows = [int(r) for r in moving.row[:top]]
+        if not rows:
+            raise CritminError("no shared registry row changes the loss of these cases; "
+                               "nothing to calibrate")
     rows = sorted(rows)
     before = problem.central(rows)
     losses_before = problem.case_losses(rows, before)

@@ -304,8 +304,13 @@ class Case(_Strict):
             facts.setdefault("quotas", set())  # until a quotas list says otherwise
         if not isinstance(v, str):
             return v  # inline: the scenario shares its own facts while it validates
+        from critmin.errors import CritminError
+
         base = Path(_facts(info).get("base", "."))
-        scenario = load_scenario(base / v)
+        try:
+            scenario = load_scenario(base / v)
+        except CritminError as err:  # reported at this case's `scenario:` line
+            raise ValueError(str(err)) from None
         if facts is not None:
             facts.update(time_step=scenario.time_step, start=scenario.start,
                          horizon=scenario.horizon, chains=list(scenario.chains),

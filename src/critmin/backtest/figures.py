@@ -138,9 +138,8 @@ def case_figure(case_run: CaseRun, path: Path | str) -> Path:
         ax.tick_params(axis="y", labelsize=7)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
-    handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="upper right", fontsize=7, ncol=3)
+    if panels:
+        axes.ravel()[0].legend(fontsize=7, loc="best")
     lines = []
     for t in scalars:
         lo, med, hi = quantiles(case_run.values[t.name])

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from critmin.cli import analysis, data, params, report, risk, run, scenario, serve
+from critmin.cli import analysis, backtest, data, params, report, risk, run, scenario, serve
 
 app = typer.Typer(
     name="critmin",
@@ -28,6 +28,7 @@ run.register(app)
 serve.register(app)
 analysis.register(app)
 report.register(app)
+backtest.register(app)
 
 
 def main() -> None:

@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
             shown[col] = shown[col].map(", ".join)
         if fmt is Format.table:
             shown = shown[list(_TABLE_COLUMNS)]
-        what = f"common budget USD {budget:,.0f}" if budget is not None else "tools as specified"
+        common = budget if budget is not None else (
+            scenario.menu.budget_usd if scenario.menu is not None else None)
+        what = f"common budget USD {common:,.0f}" if common is not None else "tools as specified"
         emit(shown, fmt, title=f"{scenario.name}: menu ({what}; {int(frame.draws.iloc[0])} "
                                "draw(s) per option)")

@@ -19,23 +19,51 @@ def serve(
     db: Annotated[str | None, typer.Option(
         "--db", help="Database URL: sqlite:///FILE or postgresql://USER@HOST:PORT/DB; default "
                      "$CRITMIN_DB_URL or a SQLite file in ~/.local/share/critmin.")] = None,
-    workers: Annotated[int, typer.Option(help="Runs executed at the same time.", min=1)] = 1,
+    workers: Annotated[int | None, typer.Option(
+        help="Server processes answering requests (default: min(4, CPUs); always 1 for an "
+             "in-memory database).", min=1, envvar="CRITMIN_SERVE_WORKERS")] = None,
+    runs: Annotated[int, typer.Option(
+        help="Runs executed at the same time, all server processes together.", min=1)] = 1,
     secure_cookies: Annotated[bool, typer.Option(
         "--secure-cookies", help="Mark cookies Secure (when served behind HTTPS).")] = False,
 ) -> None:
     """Serve the API (OpenAPI at /openapi.json, docs at /docs) and the dashboard at /."""
+    import os
+
     import uvicorn
 
-    from critmin.api.app import create_app
-    from critmin.api.db import normalise_url
-    from critmin.api.settings import Settings, default_db_url
+    from critmin.api.app import PARENT_ENV
+    from critmin.api.db import make_engine, migrate, normalise_url
+    from critmin.api.settings import SETTINGS_ENV, Settings, default_db_url
 
     settings = Settings(db_url=normalise_url(db) if db else default_db_url(),
-                        max_workers=workers, secure_cookies=secure_cookies)
-    app = create_app(settings)
-    typer.echo(f"critmin serving on http://{host}:{port} (database {_safe(settings.db_url)})",
-               err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+                        max_workers=runs, secure_cookies=secure_cookies)
+    processes = 1 if in_memory(settings.db_url) else workers or default_workers()
+    engine = make_engine(settings.db_url)
+    migrate(engine)  # once, here: N processes must not race to create the schema
+    engine.dispose()
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    os.environ[PARENT_ENV] = str(os.getpid())
+    typer.echo(f"critmin serving on http://{host}:{port} with {processes} process"
+               f"{'es' if processes > 1 else ''} (database {_safe(settings.db_url)})", err=True)
+    uvicorn.run("critmin.api.app:serve_app", factory=True, workers=processes, host=host,
+                port=port, log_level="info", access_log=False)
+
+
+def default_workers() -> int:
+    """min(4, CPUs): one process per core answers a team's load (each has its own GIL)."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def in_memory(url: str) -> bool:
+    """Whether ``url`` is a SQLite database held in memory (every process would get its own)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory")
 
 
 def _safe(url: str) -> str:

@@ -32,6 +32,7 @@ from numba import njit
 from critmin.engine import network
 from critmin.engine.kernels import (
     JIT,
+    SHAPE_FIELDS,
     Array,
     MarketArrays,
     Response,
@@ -92,19 +93,54 @@ def initial_state(m: MarketArrays) -> Array:
 
 
 class Workspace:
-    """Output buffers of :func:`clear` reused by a caller that solves problems of the same
-    size again and again (the period loop: one workspace per chain level). The response
-    arrays of a solution are overwritten by the next solve with the same workspace, so the
-    large (n, R) outputs are allocated once per run instead of once per period."""
+    """What :func:`clear` keeps between calls for a caller that solves the same market again
+    and again (the period loop: one workspace per chain level of a run).
 
-    def __init__(self) -> None:
+    * output buffers: the response arrays of a solution are overwritten by the next solve
+      with the same workspace, so the large (n, R) outputs are allocated once per run; a
+      caller may :meth:`bind` its own arrays (views into its records) for supply, demand and
+      stock build, which are then written in place, and may go without the slopes
+      (``slopes=False``: the response's derivatives are None);
+    * the compressed curve shapes (elasticities, u0, stock rules), which are fixed for a
+      level of a run: rebuilt only when the merge plan changes. A workspace must therefore
+      not be shared between markets whose shapes differ.
+    """
+
+    def __init__(self, slopes: bool = True) -> None:
+        self.slopes = slopes
         self._buffers: dict[str, Array] = {}
+        self._bound: dict[str, Array] = {}
+        self._shape_key: tuple[object, ...] | None = None
+        self._shapes: dict[str, Array] = {}
 
     def get(self, name: str, shape: tuple[int, ...]) -> Array:
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape:
             buf = self._buffers[name] = np.empty(shape)
         return buf
+
+    def bind(self, **arrays: Array) -> None:
+        """Arrays (n, R) the next solves write ``supply``, ``demand`` or ``build`` into."""
+        self._bound = arrays
+
+    def outputs(self, shape: tuple[int, int]) -> list[Array]:
+        names = ("supply", "demand", "build", *(("d_supply", "d_demand", "d_build")
+                                               if self.slopes else ()))
+        out = []
+        for name in names:
+            bound = self._bound.get(name)
+            out.append(bound if bound is not None and bound.shape == shape
+                       else self.get(name, shape))
+        return out
+
+    def shapes(self, m: MarketArrays, plan: tuple[Array, Array, Array]) -> dict[str, Array]:
+        key = (m.n, *(a.tobytes() for a in plan))
+        if key != self._shape_key:
+            rep = plan[1]
+            self._shapes = {name: np.ascontiguousarray(getattr(m, name)[:, rep])
+                            for name in SHAPE_FIELDS}
+            self._shape_key = key
+        return self._shapes
 
 
 def clear(
@@ -116,7 +152,7 @@ def clear(
     """Solve all problems of ``m``; ``log_price0``/``state0`` are warm starts (n, B)/(n, P)."""
     full = m
     plan = merge_plan(full)
-    m = compress(full, plan)
+    m = compress(full, plan, None if work is None else work.shapes(full, plan))
     n, n_blocs = m.n, m.n_blocs
     pi, pj = network.pairs(n_blocs)
     n_pairs = len(pi)
@@ -160,15 +196,18 @@ def clear(
         fallback = int(todo.size)
     # region quantities from the columns' price terms (regions of a column share them), and
     # per bloc: excess demand, gross volume at the solution and normal size, in one pass
-    out = (work or Workspace()).get("response", (6, n, len(full.bloc_of)))
+    out = (work or Workspace()).outputs((n, len(full.bloc_of)))
+    slopes = len(out) == 6
+    unused = np.empty((0, 0))
     sums = np.empty((3, n, n_blocs))
     _expand(y, plan[0], bloc_of, columns[0], m.demand_elasticity, m.utilisation,
             m.supply_elasticity, m.inv_sensitivity, m.inv_adjust, m.min_utilisation,
-            m.log_floor, m.input_limit, *_region_arrays(full), full.bloc_of, out, sums)
+            m.log_floor, m.input_limit, *_region_arrays(full), full.bloc_of, *out[:3],
+            *(out[3:] if slopes else (unused, unused, unused)), slopes, sums)
     resp = Response(*out)
     excess, gross, volume = sums
     residual = excess + g @ network.incidence(n_blocs).T
-    resp, residual, rationed, gross = _settle(full, resp, residual, gross)
+    residual, rationed, gross = _settle(full, resp, residual, gross)
     return Solution(y, g, state, resp, residual, rounds, fallback, rationed, volume + gross)
 
 
@@ -183,8 +222,11 @@ def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
             inv_sensitivity: Array, inv_adjust: Array, min_utilisation: Array,
             log_floor: Array, limit: Array, demand_ref: Array, capacity: Array,
             inv_target: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
-            input_limit: Array, bloc_of: Array, out: Array, sums: Array) -> None:
-    """Region quantities (6, n, R) at bloc log prices ``y`` (n, B), and per bloc (3, n, B)
+            input_limit: Array, bloc_of: Array, supply_out: Array, demand_out: Array,
+            build_out: Array, d_supply_out: Array, d_demand_out: Array, d_build_out: Array,
+            slopes: bool, sums: Array) -> None:
+    """Region quantities (n, R) at bloc log prices ``y`` (n, B) (the slopes if ``slopes``),
+    and per bloc (3, n, B)
     the excess demand with policy extras, the gross volume (:func:`gross_volume`) and the
     normal size (:func:`region_volume`). Price terms are computed once per column (n, C):
     its regions share the curve shape, and a column that keeps an input limit or floors has
@@ -210,14 +252,18 @@ def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
         for r in range(n_regions):
             c = column[r]
             b = bloc_of[r]
-            values = quantities(
+            supply, demand, build, d_supply, d_demand, d_build = quantities(
                 y[i, b], log_floor[i, c], demand_factor[c], target_factor[c], u[c],
                 demand_ref[i, r], demand_elasticity[i, c], capacity[i, r],
                 supply_elasticity[i, c], min_utilisation[i, c], limit[i, c], inv_target[i, r],
                 inv_sensitivity[i, c], inv_adjust[i, c], inv_stock[i, r])
-            for k in range(6):
-                out[k, i, r] = values[k]
-            supply, demand, build = values[0], values[1], values[2]
+            supply_out[i, r] = supply
+            demand_out[i, r] = demand
+            build_out[i, r] = build
+            if slopes:
+                d_supply_out[i, r] = d_supply
+                d_demand_out[i, r] = d_demand
+                d_build_out[i, r] = d_build
             es, ed = extra_supply[i, r], extra_demand[i, r]
             sums[0, i, b] += demand + build - supply + (ed - es)
             sums[1, i, b] += supply + demand + abs(build) + es + ed
@@ -227,32 +273,44 @@ def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
 
 
 def _settle(m: MarketArrays, resp: Response, residual: Array, gross: Array
-            ) -> tuple[Response, Array, Array, Array]:
+            ) -> tuple[Array, Array | None, Array]:
     """Blocs that no price within the search window can balance (demand with no supply, stock
     or import anywhere in reach; or a supply floor with no buyer): demand is rationed, or the
-    unsold output is stocked, so that mass still balances exactly. Rare by construction."""
+    unsold output is stocked, so that mass still balances exactly. Rare by construction: only
+    the rows concerned are touched, and ``resp``'s demand and build are corrected in place.
+    Returns the residual, the rationed share of demand (None when nothing was rationed) and
+    the blocs' gross volume."""
     stuck = np.abs(residual) > 1e-9 * np.where(gross > 0, gross, 1.0)
     if not stuck.any():
-        return resp, residual, np.zeros(resp.demand.shape), gross
+        return residual, None, gross
     log.warning("%d bloc(s) could not clear at any price: demand rationed or output stocked",
                 int(stuck.sum()))
+    rows = np.flatnonzero(stuck.any(axis=1))
     member = membership(m)
-    short = np.where(stuck, np.maximum(residual, 0.0), 0.0)[:, m.bloc_of]
-    glut = np.where(stuck, np.maximum(-residual, 0.0), 0.0)[:, m.bloc_of]
-    buying = resp.demand + np.maximum(resp.build, 0.0)
-    bloc_buying = (buying @ member)[:, m.bloc_of]
+    stuck, res = stuck[rows], residual[rows]
+    supply, demand, build = resp.supply[rows], resp.demand[rows], resp.build[rows]
+    short = np.where(stuck, np.maximum(res, 0.0), 0.0)[:, m.bloc_of]
+    glut = np.where(stuck, np.maximum(-res, 0.0), 0.0)[:, m.bloc_of]
+    bloc_buying = ((demand + np.maximum(build, 0.0)) @ member)[:, m.bloc_of]
     share = np.divide(short, bloc_buying, out=np.zeros_like(short), where=bloc_buying > 0)
     share = np.minimum(share, 1.0)
     # unsold output is stocked where it was made, or spread over the bloc that imported it
-    weight = np.where((resp.supply @ member)[:, m.bloc_of] > 0, resp.supply, 1.0)
-    bloc_weight = (weight @ member)[:, m.bloc_of]
-    stocked = glut * weight / bloc_weight
-    build = np.where(resp.build > 0, resp.build * (1.0 - share), resp.build) + stocked
-    settled = Response(supply=resp.supply, demand=resp.demand * (1.0 - share), build=build,
-                       d_supply=resp.d_supply, d_demand=resp.d_demand, d_build=resp.d_build)
-    residual = np.where(stuck, bloc_excess(m, settled, member) + (residual - bloc_excess(
-        m, resp, member)), residual)
-    return settled, residual, share, gross_volume(settled, m) @ member
+    weight = np.where((supply @ member)[:, m.bloc_of] > 0, supply, 1.0)
+    stocked = glut * weight / (weight @ member)[:, m.bloc_of]
+    new_build = np.where(build > 0, build * (1.0 - share), build) + stocked
+    new_demand = demand * (1.0 - share)
+    extra_supply, extra_demand = m.extra_supply[rows], m.extra_demand[rows]
+    extra = extra_demand - extra_supply
+    before = (demand + build - supply + extra) @ member
+    after = (new_demand + new_build - supply + extra) @ member
+    residual, gross = residual.copy(), gross.copy()
+    residual[rows] = np.where(stuck, after + (res - before), res)
+    gross[rows] = (supply + new_demand + np.abs(new_build) + extra_supply + extra_demand) @ member
+    resp.demand[rows] = new_demand
+    resp.build[rows] = new_build
+    rationed = np.zeros(resp.demand.shape)
+    rationed[rows] = share
+    return residual, rationed, gross
 
 
 def _feasible_start(m: MarketArrays, state: Array) -> Array:
@@ -275,14 +333,17 @@ def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
                supply_elasticity: Array, min_utilisation: Array, log_floor: Array,
                input_limit: Array, inv_target: Array, inv_sensitivity: Array,
                inv_adjust: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
-               excess: Array) -> tuple[float, float, float]:
+               excess: Array) -> tuple[float, float, float, float]:
     """Balance of component ``k`` of row ``i`` at component log price ``z``: (excess demand
-    incl. fixed net exports, its slope, gross volume); bloc excess demands into ``excess``."""
+    incl. fixed net exports, its slope, its curvature, gross volume); bloc excess demands into
+    ``excess``. Every term is ``coefficient · e^(elasticity · z)``, so a term's second
+    derivative is its elasticity times its slope."""
     n_blocs = offset.shape[0]
     for b in range(n_blocs):
         if comp_of[b] == k:
             excess[b] = 0.0
     slope = 0.0
+    curvature = 0.0
     gross = 0.0
     p0 = log_p0[i, 0]
     for c in range(bloc_of.shape[0]):
@@ -297,12 +358,14 @@ def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
         es, ed = extra_supply[i, c], extra_demand[i, c]
         excess[b] += demand + build - supply + (ed - es)
         slope += d_demand + d_build - d_supply
+        curvature += (demand_elasticity[i, c] * d_demand - inv_sensitivity[i, c] * d_build
+                      - supply_elasticity[i, c] * d_supply)
         gross += demand + abs(build) + supply + (ed + es)
     value = 0.0
     for b in range(n_blocs):
         if comp_of[b] == k:
             value += excess[b] + fixed_nx[b]
-    return value, slope, gross
+    return value, slope, curvature, gross
 
 
 @njit(**JIT)
@@ -319,9 +382,9 @@ def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_po
     stacked tables of :func:`critmin.engine.network.tables`).
 
     Every component of price-linked blocs has one unknown, the log price ``z`` of its root;
-    its balance is decreasing in ``z`` and is solved by Newton steps (capped at ``MAX_STEP``)
-    inside a bracket that tightens with every evaluation, with bisection when Newton leaves
-    the bracket or fails to halve its step (rtsafe's rule, against bouncing across a kink of
+    its balance is decreasing in ``z`` and is solved by Halley/Newton steps (capped at
+    ``MAX_STEP``) inside a bracket that tightens with every evaluation, with bisection when
+    the step leaves the bracket or fails to halve (rtsafe's rule, against bouncing across a kink of
     the supply curve) and doubling steps until a bracket is found. The search stays within
     ``p0 ± LOG_RANGE``: a balance without a root there (a regime that cannot hold) stops at
     the boundary and the regime check moves on. Converged rows cost nothing more.
@@ -371,7 +434,7 @@ def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_po
             last_step = np.inf
             settled = False
             for _ in range(MAX_NEWTON):
-                value, slope, gross = _component(
+                value, slope, curvature, gross = _component(
                     z, comp, comp_of[u], offset, fixed_nx, bloc_of, i, log_p0, demand_ref,
                     demand_elasticity, capacity, utilisation, supply_elasticity,
                     min_utilisation, log_floor, input_limit, inv_target, inv_sensitivity,
@@ -396,6 +459,11 @@ def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_po
                 clipped = False
                 if slope < 0.0:
                     raw = -value / slope
+                    # Halley's correction (third-order convergence: about one evaluation
+                    # fewer from a warm start) while it is a modest change of the Newton step
+                    correction = value * curvature / (2.0 * slope * slope)
+                    if abs(correction) < 0.5:
+                        raw /= 1.0 - correction
                     step = min(max(raw, -limit), limit)
                     candidate = z + step
                     clipped = abs(raw) > limit

@@ -80,14 +80,15 @@ class MarketArrays:
 
 @dataclass(frozen=True)
 class Response:
-    """Region quantities at given prices and their derivatives with respect to log price."""
+    """Region quantities at given prices and their derivatives with respect to log price
+    (the derivatives are None where a caller asked the solver not to keep them)."""
 
     supply: Array
     demand: Array
     build: Array
-    d_supply: Array
-    d_demand: Array
-    d_build: Array
+    d_supply: Array | None = None
+    d_demand: Array | None = None
+    d_build: Array | None = None
 
     @property
     def excess(self) -> Array:
@@ -96,6 +97,7 @@ class Response:
 
     @property
     def d_excess(self) -> Array:
+        assert self.d_supply is not None and self.d_demand is not None and self.d_build is not None
         return self.d_demand + self.d_build - self.d_supply
 
 
@@ -201,7 +203,8 @@ def region_volume(m: MarketArrays) -> Array:
 
 
 _SUMMED = ("demand_ref", "capacity", "inv_target", "inv_stock", "extra_supply", "extra_demand")
-_SHAPES = ("demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
+#: Fields that describe a curve's shape (equal within a shape class; never summed).
+SHAPE_FIELDS = ("demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
            "inv_adjust")
 _OWN = ("input_limit", "min_utilisation", "log_floor")  # kept by special columns only
 _NEUTRAL = (np.inf, 0.0, -np.inf)
@@ -242,49 +245,65 @@ def merge_plan(m: MarketArrays) -> tuple[Array, Array, Array]:
 
 
 @njit(**JIT)
-def _merge(column: Array, rep: Array, keep: Array, summed: tuple[Array, ...],
-           shapes: tuple[Array, ...], own: tuple[Array, ...], neutral: tuple[float, ...],
-           out_summed: Array, out_shapes: Array, out_own: Array) -> None:
-    """The compressed fields in one pass over the rows: sums over each column's regions,
-    shapes from its representative, limits and floors where the column keeps them."""
-    n = out_summed.shape[1]
-    n_regions = column.shape[0]
-    n_columns = rep.shape[0]
-    out_summed[:] = 0.0
+def _sum_columns(column: Array, a: Array, b: Array, c: Array, d: Array, e: Array, f: Array,
+                 out: Array) -> None:
+    """The six summed fields (n, R) into their columns (6, n, C), in memory order."""
+    out[:] = 0.0
+    n, n_regions = a.shape
     for i in range(n):
-        for f in range(len(summed)):
-            src = summed[f]
-            for r in range(n_regions):
-                out_summed[f, i, column[r]] += src[i, r]
-        for c in range(n_columns):
-            g = rep[c]
-            for f in range(len(shapes)):
-                out_shapes[f, i, c] = shapes[f][i, g]
-            for f in range(len(own)):
-                out_own[f, i, c] = own[f][i, g] if keep[c] else neutral[f]
+        for r in range(n_regions):
+            k = column[r]
+            out[0, i, k] += a[i, r]
+            out[1, i, k] += b[i, r]
+            out[2, i, k] += c[i, r]
+            out[3, i, k] += d[i, r]
+            out[4, i, k] += e[i, r]
+            out[5, i, k] += f[i, r]
 
 
-def compress(m: MarketArrays, plan: tuple[Array, Array, Array] | None = None) -> MarketArrays:
+@njit(**JIT)
+def _take_columns(rep: Array, keep: Array, a: Array, b: Array, c: Array, neutral_a: float,
+                  neutral_b: float, neutral_c: float, out: Array) -> None:
+    """Three fields (n, R) of each column's representative into (3, n, C), or the neutral
+    value where the column does not keep them."""
+    n = a.shape[0]
+    for i in range(n):
+        for k in range(rep.shape[0]):
+            g = rep[k]
+            if keep[k]:
+                out[0, i, k] = a[i, g]
+                out[1, i, k] = b[i, g]
+                out[2, i, k] = c[i, g]
+            else:
+                out[0, i, k] = neutral_a
+                out[1, i, k] = neutral_b
+                out[2, i, k] = neutral_c
+
+
+def compress(m: MarketArrays, plan: tuple[Array, Array, Array] | None = None,
+             shapes: dict[str, Array] | None = None) -> MarketArrays:
     """The same problem on fewer columns: regions of a bloc whose curves have the same shape
     are summed (isoelastic curves with equal elasticities and kinks add up exactly). Suppliers
     with an input limit, a price floor or a dumping floor keep their own column. A region with
     nothing to trade merges at no cost (zero terms skip their exponentials). Used inside the
-    solver only; quantities by region come from the columns' price terms afterwards
-    (``plan`` = :func:`merge_plan`, computed here when not given)."""
+    solver only; quantities by region come from the columns' price terms afterwards.
+
+    ``plan`` = :func:`merge_plan` (computed here when not given); ``shapes`` = the compressed
+    shape fields when the caller knows them already (they are fixed for a level of a run)."""
     column, rep, keep = merge_plan(m) if plan is None else plan
     if len(rep) == len(m.bloc_of):
         return m
     n, n_columns = m.n, len(rep)
     summed = np.empty((len(_SUMMED), n, n_columns))
-    shapes = np.empty((len(_SHAPES), n, n_columns))
+    _sum_columns(column, *_uniform(m, _SUMMED), summed)
     own = np.empty((len(_OWN), n, n_columns))
-    _merge(column, rep, keep, _uniform(m, _SUMMED), _uniform(m, _SHAPES), _uniform(m, _OWN),
-           _NEUTRAL, summed, shapes, own)
-    changes = {**dict(zip(_SUMMED, summed, strict=True)),
-               **dict(zip(_SHAPES, shapes, strict=True)), **dict(zip(_OWN, own, strict=True))}
+    _take_columns(rep, keep, *_uniform(m, _OWN), *_NEUTRAL, own)
+    if shapes is None:
+        shapes = {name: np.ascontiguousarray(getattr(m, name)[:, rep]) for name in SHAPE_FIELDS}
     return replace(m, bloc_of=m.bloc_of[rep], shape_class=None, log_p0=np.ascontiguousarray(
         m.log_p0), wedge=np.ascontiguousarray(m.wedge), cap=np.ascontiguousarray(m.cap),
-        **changes)  # type: ignore[arg-type]
+        **dict(zip(_SUMMED, summed, strict=True)), **dict(zip(_OWN, own, strict=True)),
+        **shapes)  # type: ignore[arg-type]
 
 
 def _uniform(m: MarketArrays, names: tuple[str, ...]) -> tuple[Array, ...]:

@@ -367,7 +367,7 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
      capacity_pp, demand_ref) = (np.zeros(shape) for _ in range(11))
     trend[:] = 1.0
     limit = np.full(shape, np.inf)  # input limits of downstream stages (others: none)
-    work = [clearing.Workspace() for _ in su.levels]
+    work = [clearing.Workspace(slopes=False) for _ in su.levels]
     scratch = np.zeros((n_nodes, n_regions))
     # shared inputs when no policy hook runs (hooks get fresh arrays each period)
     zeros = np.zeros(shape)
@@ -408,13 +408,20 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             m = _market(su, blocs, nodes, capacity_pp, demand_ref, limit, state, inv_target,
                         floor_t, plan, t, inputs, su.shape_class[lv])
             k = len(nodes)
+            views: tuple[Array, ...] = ()
+            if k == 1:  # the solver writes region quantities straight into the record
+                i = int(nodes[0])
+                views = (out.production[:, i], out.consumption[:, i], out.build[:, i])
+                work[lv].bind(supply=views[0], demand=views[1], build=views[2])
             sol = _solve(m, state.log_price[:, nodes].reshape(n_draws * k, n_blocs),
                          state.regime[:, nodes].reshape(n_draws * k, n_pairs), solver, work[lv])
             resp = sol.response
+            in_place = bool(views) and all(a is b for a, b in zip(
+                (resp.supply, resp.demand, resp.build), views, strict=True))
             period.close_level(
                 np.ascontiguousarray(nodes, dtype=np.intp), sol.log_price, resp.supply,
-                resp.demand, resp.build, final_dem, need, su.stage_yield, upstream, acquired,
-                state.log_price, state.inventory, state.input_stock, out.price, out.production,
+                resp.demand, resp.build, in_place, final_dem, need, su.stage_yield, upstream, acquired, state.log_price,
+                state.inventory, state.input_stock, out.price, out.production,
                 out.consumption, out.final, out.build)
             state.regime[:, nodes] = sol.state.reshape(n_draws, k, n_pairs)
             out.flow[:, nodes] = sol.flow.reshape(n_draws, k, n_pairs)
@@ -442,7 +449,7 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
                                     out.consumption, state.inventory.copy())
             for hook in hooks:
                 hook.after_period(outcome, state)
-        rec.add(t, out, state, notional, k_eff, inputs)
+        rec.add(t, out, state, notional, k_eff, inputs, bool(hooks))
         tick(t + 1, n_periods)
     return rec.trajectory()
 
@@ -534,25 +541,28 @@ class _PeriodRecord:
 class _Recorder:
     """Series over the horizon, by region or summed into blocs (period-major while filling)."""
 
+    #: the series in the order :func:`critmin.engine.period.record` writes them
     NAMES = ("production", "consumption", "final_consumption", "demand_destroyed",
              "unmet_demand", "inventory", "inventory_change", "capacity", "input_stock",
-             "substitution", "extra_supply", "extra_demand")  # the order period.record writes
+             "substitution", "extra_supply", "extra_demand")
 
     def __init__(self, n_draws: int, n_periods: int, n_nodes: int, n_blocs: int, n_pairs: int,
                  column: Array, width: int) -> None:
         self.column = np.ascontiguousarray(column, dtype=np.intp)
         self.by_region = width == len(column) and np.array_equal(column, np.arange(width))
-        self.series = np.zeros((len(self.NAMES), n_periods, n_draws, n_nodes, width))
+        self.series = np.zeros((n_periods, len(self.NAMES), n_draws, n_nodes, width))
         self.price = np.zeros((n_periods, n_draws, n_nodes, n_blocs))
         self.flow = np.zeros((n_periods, n_draws, n_nodes, n_pairs))
         self.error = np.zeros((n_periods, n_draws, n_nodes))
 
     def add(self, t: int, out: _PeriodRecord, state: EngineState, notional: Array,
-            k_eff: Array, inputs: PeriodInputs) -> None:
-        period.record(t, self.column, out.production, out.consumption, out.final, notional,
+            k_eff: Array, inputs: PeriodInputs, extras: bool) -> None:
+        n_names, n_draws, n_nodes, width = self.series.shape[1:]
+        period.record(self.column, out.production, out.consumption, out.final, notional,
                       state.substitution, state.inventory, out.build, k_eff,
                       state.input_stock, _writable(inputs.extra_supply),
-                      _writable(inputs.extra_demand), self.by_region, self.series)
+                      _writable(inputs.extra_demand), self.by_region, extras,
+                      self.series[t].reshape(n_names, n_draws * n_nodes, width))
         self.price[t] = out.price
         self.flow[t] = out.flow
         self.error[t] = out.error
@@ -563,5 +573,5 @@ class _Recorder:
 
         return Trajectory(price=draw_major(self.price), flow=draw_major(self.flow),
                           balance_error=draw_major(self.error),
-                          **{k: draw_major(v) for k, v in zip(self.NAMES, self.series,
-                                                              strict=True)})
+                          **{k: draw_major(self.series[:, j]) for j, k in
+                             enumerate(self.NAMES)})

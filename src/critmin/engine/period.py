@@ -101,7 +101,8 @@ def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
 
 @njit(**JIT)
 def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Array,
-                final_demand: Array, need: Array, stage_yield: Array, upstream: Array,
+                in_place: bool, final_demand: Array, need: Array, stage_yield: Array,
+                upstream: Array,
                 acquired: Array, log_price: Array, inventory: Array, input_stock: Array,
                 price: Array, production: Array, consumption: Array, final: Array,
                 stock_build: Array) -> None:
@@ -109,7 +110,7 @@ def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Arr
     period record, what final users and processors got (their bids at p0 scaled as the
     region's demand was by the price and any rationing), the new prices and stocks, and
     processors' input stocks (input bought minus input used for what they made, never below
-    zero)."""
+    zero). ``in_place``: supply, demand and build already are the record's arrays."""
     n_draws = final_demand.shape[0]
     n_regions = final_demand.shape[2]
     n_blocs = y.shape[1]
@@ -128,12 +129,14 @@ def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Arr
                 bids = bid + input_bid
                 factor = demand[row, r] / bids if bids > 0.0 else 0.0
                 made = supply[row, r]
-                production[d, i, r] = made
-                consumption[d, i, r] = demand[row, r]
+                stocked = build[row, r]
+                if not in_place:
+                    production[d, i, r] = made
+                    consumption[d, i, r] = demand[row, r]
+                    stock_build[d, i, r] = stocked
                 final[d, i, r] = bid * factor
-                stock_build[d, i, r] = build[row, r]
                 acquired[d, i, r] = input_bid * factor
-                inventory[d, i, r] += build[row, r]
+                inventory[d, i, r] += stocked
                 if u >= 0:  # processors use input for what they made; the rest is stocked
                     used = made / stage_yield[d, i]
                     input_stock[d, i, r] = max(0.0, input_stock[d, i, r] + acquired[d, u, r]
@@ -182,30 +185,39 @@ def close_period(ppy: float, log_price: Array, bloc_of: Array, log_p0: Array,
 
 
 @njit(**JIT)
-def record(t: int, column: Array, production: Array, consumption: Array, final: Array,
+def record(column: Array, production: Array, consumption: Array, final: Array,
            notional: Array, substitution: Array, inventory: Array, stock_build: Array,
            k_eff: Array, input_stock: Array, extra_supply: Array, extra_demand: Array,
-           share: bool, out: Array) -> None:
-    """Add period ``t``'s series into ``out`` (12, T, D, N, X), region ``r`` into column
+           share: bool, extras: bool, out: Array) -> None:
+    """Write one period's series into ``out`` (12, D · N, X), region ``r`` summed into column
     ``column[r]`` (itself for region detail, its bloc for bloc detail). Substitution is the
-    share by region (``share``) or substituted tonnes when summed into blocs."""
+    share by region (``share``) or substituted tonnes when summed into blocs; the policy
+    extras are read only if some hook may have set them (``extras``). Sums are formed in a
+    small scratch per (draw, node) and written once."""
     n_draws, n_nodes, n_regions = production.shape
+    acc = np.zeros((12, out.shape[2]))
     for d in range(n_draws):
         for i in range(n_nodes):
+            acc[:] = 0.0
             for r in range(n_regions):
                 x = column[r]
                 got = final[d, i, r]
                 wanted = notional[d, i, r]
                 sub = substitution[d, i, r]
-                out[0, t, d, i, x] += production[d, i, r]
-                out[1, t, d, i, x] += consumption[d, i, r]
-                out[2, t, d, i, x] += got
-                out[3, t, d, i, x] += max(wanted * (1.0 - sub) - got, 0.0)
-                out[4, t, d, i, x] += max(wanted - got, 0.0)
-                out[5, t, d, i, x] += inventory[d, i, r]
-                out[6, t, d, i, x] += stock_build[d, i, r]
-                out[7, t, d, i, x] += k_eff[d, i, r]
-                out[8, t, d, i, x] += input_stock[d, i, r]
-                out[9, t, d, i, x] += sub if share else sub * wanted
-                out[10, t, d, i, x] += extra_supply[d, i, r]
-                out[11, t, d, i, x] += extra_demand[d, i, r]
+                acc[0, x] += production[d, i, r]
+                acc[1, x] += consumption[d, i, r]
+                acc[2, x] += got
+                acc[3, x] += max(wanted * (1.0 - sub) - got, 0.0)
+                acc[4, x] += max(wanted - got, 0.0)
+                acc[5, x] += inventory[d, i, r]
+                acc[6, x] += stock_build[d, i, r]
+                acc[7, x] += k_eff[d, i, r]
+                acc[8, x] += input_stock[d, i, r]
+                acc[9, x] += sub if share else sub * wanted
+                if extras:
+                    acc[10, x] += extra_supply[d, i, r]
+                    acc[11, x] += extra_demand[d, i, r]
+            row = d * n_nodes + i
+            for k in range(12):
+                for x in range(out.shape[2]):
+                    out[k, row, x] = acc[k, x]

@@ -12,12 +12,19 @@ Every function takes plain series, simulated or historical, with time on ``axis`
 axis by default) and any leading axes (draws, stages, blocs) carried through, so the same code
 scores a Monte Carlo run and a table of yearly statistics. Rates are per year: ``periods_per_year``
 says how many steps a year has (4 for quarters, 12 for months, 1 for yearly data).
+:func:`run_resilience` reads all five from a simulated run for one stage and bloc.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 Array = np.ndarray
 
@@ -114,3 +121,56 @@ def cumulative_shortfall(actual: ArrayLike, reference: ArrayLike, axis: int = -1
     periods; e.g. t per period summed gives t)."""
     x, ref = _pair(actual, reference, axis)
     return np.maximum(ref - x, 0.0).sum(axis=-1)
+
+
+def run_resilience(ds: xr.Dataset, stage: str, bloc: str, start: int | str, *,
+                   tolerance: float = 0.05, threshold: float = 0.01) -> pd.DataFrame:
+    """The five measures for one stage and bloc of a run (``critmin.results.to_dataset``, or the
+    ``dataset.nc`` that ``critmin run`` writes), one row per draw, from period ``start`` (an
+    index or a label) on:
+
+    * ``substitution_rate``: fastest yearly rise of the bloc's substituted share of demand
+      (regions weighted by baseline final consumption);
+    * ``ramp_rate``: fastest yearly rise of the bloc's output as a share of world output: read it
+      for the blocs that replace the disrupted supplier;
+    * ``response_lag``: periods until the bloc's output exceeds the baseline's by ``threshold``;
+    * ``recovery_time``: periods until the bloc's price is back within ``tolerance`` of the
+      baseline price for good;
+    * ``cumulative_shortfall``: Σ max(0, baseline consumption − consumption), t.
+    """
+    import pandas as pd
+
+    labels = [str(t) for t in ds.time.values]
+    first = labels.index(start) if isinstance(start, str) else int(start)
+    ppy = {"quarter": 4, "month": 12}[str(ds.attrs.get("time_step", "quarter"))]
+    by_region = "region" in ds.dims
+
+    def bloc_series(name: str) -> Array:
+        values = ds[name].sel(stage=stage)
+        if by_region:
+            values = values.where(ds.region_bloc == bloc, 0.0).sum("region")
+        else:
+            values = values.sel(bloc=bloc)
+        return values.transpose("draw", "time").values
+
+    output, base_output = bloc_series("production"), bloc_series("baseline_production")
+    world = ds.production.sel(stage=stage).sum("region" if by_region else "bloc")
+    if by_region:
+        weight = ds.baseline_final_consumption.sel(stage=stage).where(ds.region_bloc == bloc, 0.0)
+        substituted = (ds.substitution.sel(stage=stage) * weight).sum("region")
+        total = weight.sum("region")
+    else:  # bloc detail records substituted tonnes
+        substituted = ds.substitution.sel(stage=stage, bloc=bloc)
+        total = ds.baseline_final_consumption.sel(stage=stage, bloc=bloc)
+    share = (substituted / total.where(total > 0)).fillna(0.0).transpose("draw", "time").values
+    price = ds.price.sel(stage=stage, bloc=bloc).transpose("draw", "time").values
+    base_price = ds.baseline_price.sel(stage=stage, bloc=bloc).transpose("draw", "time").values
+    return pd.DataFrame({
+        "substitution_rate": substitution_rate(share[:, first:], ppy, axis=1),
+        "ramp_rate": ramp_rate(output[:, first:], world.transpose("draw", "time").values[:, first:],
+                               ppy, axis=1),
+        "response_lag": response_lag(output, base_output, first, threshold, axis=1),
+        "recovery_time": recovery_time(price, base_price, first, tolerance, axis=1),
+        "cumulative_shortfall": cumulative_shortfall(bloc_series("consumption"),
+                                                     bloc_series("baseline_consumption"), axis=1),
+    }).rename_axis("draw")

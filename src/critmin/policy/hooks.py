@@ -138,12 +138,12 @@ class Context:
     def controls_on(self, commodity: str, regions: Array) -> Array:
         """(T,) bool: an export control (quota, licensing, ban, export tax) on ``commodity``
         hits the bloc of one of ``regions`` in that period."""
-        from critmin.scenario.model import TRADE_KINDS
+        from critmin.scenario.model import TRADE_SHOCKS
 
         blocs = set(self.blocs.bloc_of[regions].tolist())
         out = np.zeros(self.horizon, dtype=bool)
         for shock in self.scenario.shocks:
-            if shock.kind not in TRADE_KINDS or shock.commodity != commodity:
+            if not isinstance(shock, TRADE_SHOCKS) or shock.commodity != commodity:
                 continue
             exporter = self.blocs.index(shock.exporter)
             targets = ({self.blocs.index(b) for b in shock.importers} if shock.importers

@@ -214,7 +214,7 @@ class _StockpileBody(_OnStage):
     budget_usd: float = Field(
         0.0, ge=0, description="own funds for purchases (USD); the holder never spends more "
                                "than budget + financing + what it earns")
-    financing: Financing = Field(default_factory=lambda: Financing(),
+    financing: Financing = Field(default_factory=lambda: Financing.model_validate({}),
                                  description="loan and private capital")
     storage_cost_usd_per_t_year: float | None = Field(
         None, ge=0, description="storage and insurance per tonne-year; default: the registry's "
@@ -223,7 +223,7 @@ class _StockpileBody(_OnStage):
         0.0, ge=0, le=1, description="share of the carrying costs (storage + interest) members "
                                      "pay as fees")
     buy: BuyRule = Field(description="purchase rule")
-    release: ReleaseRule = Field(default_factory=lambda: ReleaseRule(),
+    release: ReleaseRule = Field(default_factory=lambda: ReleaseRule.model_validate({}),
                                  description="release rule")
 
 

@@ -404,6 +404,8 @@ Shock = Annotated[
     Field(discriminator="kind"),
 ]
 TRADE_KINDS = ("export_quota", "licence_approval", "destination_ban", "export_tax")
+#: Shock models on exports from one bloc (they have ``exporter`` and ``importers``).
+TRADE_SHOCKS = (ExportQuota, LicenceApproval, DestinationBan, ExportTax)
 
 
 class Regions(_Strict):

@@ -8,13 +8,14 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from critmin.api.auth import Caller
+from critmin.api.deps import Reads
 from critmin.cli._output import records
 
 router = APIRouter(prefix="/api", tags=["metrics"])
 
 
 @router.get("/metrics/risk")
-def risk(_: Caller, commodity: str | None = None, stage: str | None = None,
+def risk(_: Caller, cache: Reads, commodity: str | None = None, stage: str | None = None,
          year: int | None = None, country: str = "CHN", group: str = "trade-club",
          method: Literal["hhi", "eu", "usgs", "n-1", "all"] = "all",
          denominator: Literal["world-total", "sum-of-countries"] = "world-total",
@@ -29,13 +30,19 @@ def risk(_: Caller, commodity: str | None = None, stage: str | None = None,
     """
     from critmin.metrics import latest_per_market, risk_table
 
-    table = risk_table(commodity, stage, year, country, group, method, denominator, as_of,
-                       missing_wgi, eu_variant, None, edition)
-    if commodity is None and year is None and latest:
-        table = latest_per_market(table)
-    if bottleneck:
-        table = table[table["bottleneck"]]
-    return {"country": country, "group": group, "method": method, "rows": records(table)}
+    def build() -> dict[str, Any]:
+        table = risk_table(commodity, stage, year, country, group, method, denominator, as_of,
+                           missing_wgi, eu_variant, None, edition)
+        if commodity is None and year is None and latest:
+            table = latest_per_market(table)
+        if bottleneck:
+            table = table[table["bottleneck"]]
+        return {"country": country, "group": group, "method": method, "rows": records(table)}
+
+    # ~200 ms of CPU per table: computed once per data edition and parameters
+    params = (commodity, stage, year, country, group, method, denominator, as_of, missing_wgi,
+              eu_variant, edition, latest, bottleneck)
+    return cache.response("risk", params, build)  # type: ignore[return-value]
 
 
 @router.get("/params")

@@ -18,7 +18,15 @@ from critmin.api.auth import Analyst, Caller
 from critmin.api.db import utcnow
 from critmin.api.deps import Db
 from critmin.api.errors import ApiError, not_found
-from critmin.api.models import FINAL_STATES, Overlay, Run, RunResult, Scenario, ScenarioVersion
+from critmin.api.models import (
+    FINAL_STATES,
+    Overlay,
+    Run,
+    RunResult,
+    Scenario,
+    ScenarioVersion,
+    User,
+)
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -29,18 +37,30 @@ class RunIn(BaseModel):
     overlay_id: str | None = None
 
 
+def _with_context(db: Db, *where: Any, limit: int | None = None) -> list[Any]:
+    """Runs matching ``where`` (newest first) with their scenario, version and creator: one
+    joined query however many runs."""
+    query = (select(Run, Scenario.id, Scenario.name, ScenarioVersion.version, User.email)
+             .outerjoin(ScenarioVersion, ScenarioVersion.id == Run.scenario_version_id)
+             .outerjoin(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+             .outerjoin(User, User.id == Run.created_by).where(*where)
+             .order_by(Run.created_at.desc(), Run.id).limit(limit))
+    return list(db.execute(query).all())
+
+
 def run_json(db: Db, run: Run) -> dict[str, Any]:
-    version = db.get(ScenarioVersion, run.scenario_version_id)
-    scenario = db.get(Scenario, version.scenario_id) if version else None
+    """One run as the API shows it (for many runs use :func:`_with_context` once)."""
+    return _run_json(*_with_context(db, Run.id == run.id)[0])
+
+
+def _run_json(run: Run, scenario_id: str | None, scenario_name: str | None,
+              version: int | None, creator: str | None) -> dict[str, Any]:
     stamp = {k: (getattr(run, k).isoformat() if getattr(run, k) else None)
              for k in ("created_at", "started_at", "finished_at")}
     return {"id": run.id, "status": run.status, "error": run.error,
-            "scenario": {"id": scenario.id if scenario else None,
-                         "name": scenario.name if scenario else None,
-                         "version": version.version if version else None},
+            "scenario": {"id": scenario_id, "name": scenario_name, "version": version},
             "overlay_id": run.overlay_id, "cancel_requested": run.cancel_requested,
-            "has_result": run.status == "succeeded", **stamp,
-            "created_by": access.user_names(db, {run.created_by}).get(run.created_by)}
+            "has_result": run.status == "succeeded", **stamp, "created_by": creator}
 
 
 @router.post("/runs", status_code=202)
@@ -64,10 +84,10 @@ def start(body: RunIn, db: Db, who: Analyst) -> dict[str, Any]:
 @router.get("/runs")
 def list_runs(db: Db, who: Caller, status: str | None = None) -> list[dict[str, Any]]:
     """The organisation's runs, newest first."""
-    query = select(Run).where(access.visible(Run, who))
+    where = [access.visible(Run, who)]
     if status is not None:
-        query = query.where(Run.status == status)
-    return [run_json(db, r) for r in db.scalars(query.order_by(Run.created_at.desc()).limit(200))]
+        where.append(Run.status == status)
+    return [_run_json(*row) for row in _with_context(db, *where, limit=200)]
 
 
 @router.get("/runs/{ident}")
