@@ -86,3 +86,37 @@ def test_cost_shares_by_rule() -> None:
 def test_no_club_means_the_ban_binds() -> None:
     run = simulate(_world(), _scenario({}, BAN).without_policies())
     assert run.shocked.flow[0, 1:, 0, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_pooled_stockpile_shared_floor_and_preference_book_into_the_club() -> None:
+    run = simulate_with_policies(_world(), _scenario({
+        "name": "club", "preference_margin": 0.1,
+        "floor": {"commodity": "gallium", "stage": "primary", "strike_usd_per_t": 1500.0},
+        "stockpile": {"commodity": "gallium", "stage": "primary", "initial_t": 10.0,
+                      "target_days": 1, "storage_cost_usd_per_t_year": 0.0,
+                      "buy": {"days_per_year": 1, "max_price_multiple": 1e-6},
+                      "release": {"on_export_control": False, "price_multiple_above": 0.5}},
+        "cost_sharing": "consumption"}))
+    shocked, world, blocs = run.run.shocked, run.run.world, run.run.blocs
+    ledger = run.policies.ledger
+    assert ledger.holders == ["club"]
+    # the shared floor pays Σ max(0, F − p)·q over the members' producers
+    members = [world.region("AUS"), world.region("USA")]
+    price = shocked.price[0, :, 0][:, blocs.bloc_of[members]]
+    output = shocked.production[0, :, 0, members].T
+    assert ledger.total("club", ("payouts",))[0] == pytest.approx(
+        (np.maximum(1500.0 - price, 0.0) * output).sum(axis=1), rel=1e-12)
+    # the pooled reserve releases its 10 t to the members once their use is known
+    released = ledger.total("club", ("sales",))[0]
+    assert released[0] == 0.0 and released[1] > 0.0
+    assert shocked.extra_supply[0, 1, 0, members].sum() == pytest.approx(10.0)
+    # the preference is a margin without revenue: members' price = rest's × transport × 1.1
+    assert ledger.total("club", ("tariff_revenue",)).sum() == 0.0
+    rest, us = blocs.index("rest"), blocs.index("b")
+    assert shocked.price[0, :, 0, us] == pytest.approx(
+        shocked.price[0, :, 0, rest] * (1 + toys.QUIET["transport_wedge"]) * 1.1, rel=1e-9)
+    shares = run.policies.tools[0].shares()
+    assert shares.share.sum() == pytest.approx(1.0)
+    assert shares.net_cost_usd.sum() == pytest.approx(run.policies.fiscal_cost()[0])
+    used = shocked.consumption[0, :, 0, members].sum(axis=1)
+    assert shares.share.to_numpy() == pytest.approx(used / used.sum())

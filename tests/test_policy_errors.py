@@ -16,13 +16,13 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 def _error(tmp_path: Path, shipped: str, old: str, new: str) -> tuple[str, str]:
     """Load a shipped scenario with ``old`` replaced by ``new``; return the message and the
-    ``FILE:LINE:`` prefix it must start with (the line where ``new`` begins)."""
+    ``FILE:LINE:`` prefix it must start with (the first line holding ``new``)."""
     text = (SCENARIOS / shipped).read_text()
     assert old in text
     text = text.replace(old, new)
     path = tmp_path / shipped
     path.write_text(text)
-    line = text.splitlines().index(new.splitlines()[0]) + 1
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if new.splitlines()[0] in row)
     with pytest.raises(ScenarioFileError) as err:
         load_scenario(path)
     message = str(err.value)

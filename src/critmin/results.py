@@ -24,6 +24,8 @@ import numpy as np
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
     import xarray as xr
 
@@ -261,12 +263,14 @@ def tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
     }
 
 
-def write(ds: xr.Dataset, out: Path | str, *, overwrite: bool = False) -> Path:
+def write(ds: xr.Dataset, out: Path | str, *, overwrite: bool = False,
+          extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
     """Write ``dataset.nc``, one Parquet file per table and ``manifest.json`` into ``out``.
 
     Everything goes into a temporary sibling folder first, which is renamed to ``out`` only
     when complete; on any failure it is removed, so ``out`` is either absent (or untouched) or
-    complete. An existing ``out`` is replaced only with ``overwrite``.
+    complete. An existing ``out`` is replaced only with ``overwrite``. ``extra`` tables (the
+    policy tools' ledger and series) are written beside the others, inside the same swap.
     """
     out = Path(out)
     if out.exists() and not overwrite:
@@ -279,7 +283,7 @@ def write(ds: xr.Dataset, out: Path | str, *, overwrite: bool = False) -> Path:
         files = {}
         ds.to_netcdf(tmp / "dataset.nc", engine="h5netcdf")
         files["dataset.nc"] = "xarray Dataset (NetCDF4)"
-        for name, frame in tables(ds).items():
+        for name, frame in {**tables(ds), **(extra or {})}.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             files[f"{name}.parquet"] = f"{len(frame)} rows"
         manifest = {**{k: (v.item() if hasattr(v, "item") else v) for k, v in ds.attrs.items()},

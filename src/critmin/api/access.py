@@ -9,6 +9,7 @@ organisations' work cannot be probed.
 from __future__ import annotations
 
 import functools
+import threading
 from datetime import date
 from typing import Any, TypeVar
 
@@ -23,15 +24,29 @@ Owned = TypeVar("Owned", Scenario, Overlay, Run)
 _KIND = {Scenario: "scenario", Overlay: "overlay", Run: "run"}
 
 
-@functools.lru_cache(maxsize=256)
+_groups_lock = threading.Lock()
+
+
 def groups_of(country: str | None, on: date) -> tuple[str, ...]:
-    """Country groups that ``country`` belongs to on ``on`` (none without a country)."""
+    """Country groups that ``country`` belongs to on ``on`` (none without a country).
+
+    Every request that reads shared work asks this; it is computed once per (country, day)
+    and process, by one thread while concurrent first requests wait for it.
+    """
     if not country:
         return ()
-    from critmin.data import group_members, groups
+    with _groups_lock:
+        return _groups_of(country, on)
 
-    names = sorted(set(groups()["group"]))
-    return tuple(name for name in names if country in group_members(name, on))
+
+@functools.lru_cache(maxsize=256)
+def _groups_of(country: str, on: date) -> tuple[str, ...]:
+    from critmin.data import groups
+    from critmin.data.country_groups import members
+
+    table = groups()  # one query; membership per group is then a filter of this frame
+    names = sorted(set(table["group"]))
+    return tuple(name for name in names if country in members(table, name, on))
 
 
 def visible(model: type[Owned], who: Principal) -> ColumnElement[bool]:

@@ -23,6 +23,10 @@ from critmin.api.settings import Settings
 
 #: The pid of the ``critmin serve`` process that started the worker processes (internal).
 PARENT_ENV: Final = "CRITMIN_SERVE_PARENT"
+#: Threads answering requests in one process (anyio's default is 40). Requests are short and
+#: mostly CPU: beyond a few threads per core more only add GIL hand-offs and connections;
+#: 16 leaves room for requests waiting on the database (a writer waiting for SQLite's lock).
+REQUEST_THREADS: Final = 16
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         if settings.run_queue:
             queue.start()
         try:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Final, Literal
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from critmin.api import security
@@ -50,9 +51,10 @@ class Principal:
         return RANK[self.role] >= RANK[role]
 
 
-def _principal(user: User, org: Organisation, via: Literal["session", "key"]) -> Principal:
-    return Principal(user.id, user.email, user.name, user.role, org.id, org.name, org.country,
-                     via)
+#: The caller's fields in :class:`Principal` order (less ``via``), read as plain columns: the
+#: lookup runs on every request, and loading ORM objects for it cost more than the query.
+_WHO = (User.id, User.email, User.name, User.role, Organisation.id, Organisation.name,
+        Organisation.country)
 
 
 def _api_key(request: Request) -> str | None:
@@ -67,7 +69,7 @@ def authenticate(request: Request, db: Session) -> Principal | None:
     key = _api_key(request)
     if key is not None:
         row = db.execute(
-            select(User, Organisation, ApiKey)
+            select(*_WHO, ApiKey.id, ApiKey.last_used_at)
             .join(ApiKey, ApiKey.user_id == User.id)
             .join(Organisation, Organisation.id == User.org_id)
             .where(ApiKey.key_hash == security.digest(key), ApiKey.revoked_at.is_(None),
@@ -75,13 +77,14 @@ def authenticate(request: Request, db: Session) -> Principal | None:
         ).first()
         if row is None:
             raise ApiError(401, "API key not valid (revoked or mistyped); create a new one")
-        _touch(db, row[2])
-        return _principal(row[0], row[1], "key")
+        *who, key_id, last_used = tuple(row)
+        _touch(db, key_id, last_used)
+        return Principal(*who, "key")
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     found = db.execute(
-        select(User, Organisation, BrowserSession)
+        select(*_WHO, BrowserSession.csrf_token)
         .join(BrowserSession, BrowserSession.user_id == User.id)
         .join(Organisation, Organisation.id == User.org_id)
         .where(BrowserSession.token_hash == security.digest(token),
@@ -89,26 +92,36 @@ def authenticate(request: Request, db: Session) -> Principal | None:
     ).first()
     if found is None:
         return None
+    *who, csrf = tuple(found)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER.lower())
         if not (security.same(sent, request.cookies.get(CSRF_COOKIE))
-                and security.same(sent, found[2].csrf_token)):
+                and security.same(sent, csrf)):
             raise ApiError(403, f"missing or wrong {CSRF_HEADER} header: send the value of the "
                                 f"{CSRF_COOKIE} cookie")
-    return _principal(found[0], found[1], "session")
+    return Principal(*who, "session")
 
 
-def _touch(db: Session, key: ApiKey) -> None:
+def _touch(db: Session, key_id: str, last_used: datetime | None) -> None:
     """Record when a key was last used (at most once a minute: reads stay cheap)."""
     now = utcnow()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        key.last_used_at = now
+    if last_used is None or (now - last_used).total_seconds() > 60:
+        db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
         db.commit()
 
 
 def current(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
-    """Dependency: the authenticated caller, or 401."""
-    who = authenticate(request, db)
+    """Dependency: the authenticated caller, or 401.
+
+    The session's connection goes back to the pool at once: between this step and its route a
+    request may wait for a thread, and a waiting request must not hold a connection (with
+    fewer connections than waiting requests, threads would block on the pool while the
+    connections sat with requests waiting for those threads). The route reopens it on use.
+    """
+    try:
+        who = authenticate(request, db)
+    finally:
+        db.close()
     if who is None:
         raise ApiError(401, "not logged in: POST /api/auth/login, or send an API key as "
                             "'Authorization: Bearer cmk_…'")

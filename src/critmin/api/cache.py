@@ -24,6 +24,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 #: Bytes of rendered JSON kept per server process. The largest answer, every fact of every
@@ -35,6 +36,17 @@ def render(content: Any) -> bytes:
     """JSON exactly as FastAPI's ``JSONResponse`` renders it (compact, UTF-8, no NaN)."""
     return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
                       separators=(",", ":")).encode("utf-8")
+
+
+def json_bytes(body: bytes) -> Response:
+    """A JSON response of rendered bytes. FastAPI passes a ``Response`` through unchanged,
+    skipping the validation and serialisation of the return value against its annotation."""
+    return Response(body, media_type="application/json")
+
+
+def respond(content: Any) -> Response:
+    """``content`` rendered now (for large uncached answers such as a long scenario list)."""
+    return json_bytes(render(content))
 
 
 _editions: dict[str, tuple[tuple[int, int, int] | None, str]] = {}
@@ -99,7 +111,9 @@ class ReadCache:
     def body(self, name: str, params: Hashable, build: Callable[[], Any]) -> bytes:
         """The rendered answer of ``build()`` for this endpoint and parameters on the current
         data edition; ``build`` runs at most once per key while the answer stays stored."""
-        key = (*edition_key(), name, params)
+        return self._body((*edition_key(), name, params), name, build)
+
+    def _body(self, key: Hashable, name: str, build: Callable[[], Any]) -> bytes:
         found = self._lookup(key)
         if found is not None:
             return found
@@ -120,9 +134,14 @@ class ReadCache:
                 if self._flights.get(key) is flight and not flight.locked():
                     del self._flights[key]
 
-    def response(self, name: str, params: Hashable, build: Callable[[], Any]) -> Response:
-        """:meth:`body` as a JSON response (FastAPI passes a ``Response`` through unchanged)."""
-        return Response(self.body(name, params, build), media_type="application/json")
+    async def serve(self, name: str, params: Hashable, build: Callable[[], Any]) -> Response:
+        """:meth:`body` as a JSON response, for ``async`` routes: a stored answer is sent from
+        the event loop at once; only a computation goes to the thread pool."""
+        key = (*edition_key(), name, params)
+        found = self._lookup(key)
+        if found is None:
+            found = await run_in_threadpool(self._body, key, name, build)
+        return json_bytes(found)
 
     def clear(self) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
@@ -46,6 +46,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Connections each server process keeps open: one per request thread (the app's thread pool
+#: has ``app.REQUEST_THREADS``) plus the job queue's, so a busy server reuses connections
+#: instead of opening and closing "overflow" ones per request (a new PostgreSQL connection
+#: costs a backend process). Four processes × (16 + 4) stays under PostgreSQL's default 100.
+POOL_SIZE: Final = 16
+POOL_OVERFLOW: Final = 4
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings each backend needs for a threaded server plus workers."""
     url = normalise_url(url)
@@ -53,10 +61,15 @@ def make_engine(url: str) -> Engine:
         path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
+                                   connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                      "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                         max_overflow=POOL_OVERFLOW)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from critmin.cli import analysis, backtest, data, params, report, risk, run, scenario, serve
+from critmin.cli import analysis, backtest, data, menu, params, report, risk, run, scenario, serve
 
 app = typer.Typer(
     name="critmin",
@@ -29,6 +29,7 @@ serve.register(app)
 analysis.register(app)
 report.register(app)
 backtest.register(app)
+menu.register(app)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         """Simulate FILE (and its baseline), write results to --out and print the summary."""
         from critmin.engine import simulate
         from critmin.errors import CritminError
+        from critmin.policy import simulate_with_policies
         from critmin.results import summarize, to_dataset, write
         from critmin.scenario.model import load_scenario
         from critmin.world import build_world_for
@@ -42,10 +43,15 @@ def register(app: typer.Typer) -> None:
         if out.exists() and not overwrite:
             raise CritminError(f"{out} exists; choose another --out or pass --overwrite")
         world = build_world_for(scenario)
+        extra = None
         with _progress() as tick:
-            result = simulate(world, scenario, draws=draws, progress=tick)
+            if scenario.policies:  # the tools act in the shocked run; their ledger is kept
+                with_tools = simulate_with_policies(world, scenario, draws=draws, progress=tick)
+                result, extra = with_tools.run, with_tools.policies.tables()
+            else:
+                result = simulate(world, scenario, draws=draws, progress=tick)
         dataset = to_dataset(result)
-        write(dataset, out, overwrite=overwrite)
+        write(dataset, out, overwrite=overwrite, extra=extra)
         summary = summarize(dataset)
         title = (f"{scenario.name}: {result.n_draws} draw(s), {scenario.horizon} "
                  f"{scenario.time_step}s; results in {out}")

@@ -27,11 +27,9 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from critmin.engine import network
 from critmin.engine.kernels import (
-    JIT,
     SHAPE_FIELDS,
     Array,
     MarketArrays,
@@ -39,7 +37,7 @@ from critmin.engine.kernels import (
     compress,
     curve,
     curve_fields,
-    gross_volume,
+    jit,
     merge_plan,
     quantities,
     region_volume,
@@ -216,7 +214,7 @@ def _region_arrays(m: MarketArrays) -> tuple[Array, ...]:
             m.extra_demand, m.input_limit)
 
 
-@njit(**JIT)
+@jit
 def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
             demand_elasticity: Array, utilisation: Array, supply_elasticity: Array,
             inv_sensitivity: Array, inv_adjust: Array, min_utilisation: Array,
@@ -326,7 +324,7 @@ def _feasible_start(m: MarketArrays, state: Array) -> Array:
     return out
 
 
-@njit(**JIT)
+@jit
 def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
                bloc_of: Array, i: int, log_p0: Array, demand_ref: Array,
                demand_elasticity: Array, capacity: Array, utilisation: Array,
@@ -368,7 +366,7 @@ def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
     return value, slope, curvature, gross
 
 
-@njit(**JIT)
+@jit
 def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_pos: Array,
                 off_neg: Array, fix_pos: Array, fix_neg: Array, flow_map: Array, pi: Array,
                 pj: Array, bloc_of: Array, log_p0: Array, demand_ref: Array,

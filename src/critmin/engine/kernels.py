@@ -23,6 +23,7 @@ would sweep memory a dozen times per evaluation.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -101,15 +102,16 @@ class Response:
         return self.d_demand + self.d_build - self.d_supply
 
 
-#: numba options of every compiled kernel: machine code cached next to the source (compiled
+#: The decorator of every compiled kernel (numba): machine code cached next to the source (compiled
 #: once per machine, loaded in milliseconds afterwards), IEEE division (x/0 = inf, not an
 #: exception), the GIL released so that a server's threads can simulate side by side.
 #: Single-threaded on purpose: the executors (critmin.run) parallelise over processes, and
 #: nested threads would oversubscribe the cores.
-JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+#: (Typed Any: numba types a compiled function as a Dispatcher whose calls mypy cannot check.)
+jit: Any = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@njit(**JIT)
+@jit
 def quantities(y: float, log_floor: float, demand_factor: float, target_factor: float,
                u: float, demand_ref: float, demand_elasticity: float, capacity: float,
                supply_elasticity: float, min_utilisation: float, input_limit: float,
@@ -133,7 +135,7 @@ def quantities(y: float, log_floor: float, demand_factor: float, target_factor: 
             -inv_sensitivity * inv_adjust * target)
 
 
-@njit(**JIT)
+@jit
 def curve(y: float, log_p0: float, demand_ref: float, demand_elasticity: float,
           capacity: float, utilisation: float, supply_elasticity: float,
           min_utilisation: float, log_floor: float, input_limit: float, inv_target: float,
@@ -153,7 +155,7 @@ def curve(y: float, log_p0: float, demand_ref: float, demand_elasticity: float,
                       input_limit, inv_target, inv_sensitivity, inv_adjust, inv_stock)
 
 
-@njit(**JIT)
+@jit
 def _respond_rows(y: Array, log_p0: Array, demand_ref: Array, demand_elasticity: Array,
                   capacity: Array, utilisation: Array, supply_elasticity: Array,
                   min_utilisation: Array, log_floor: Array, input_limit: Array,
@@ -210,7 +212,7 @@ _OWN = ("input_limit", "min_utilisation", "log_floor")  # kept by special column
 _NEUTRAL = (np.inf, 0.0, -np.inf)
 
 
-@njit(**JIT)
+@jit
 def _special(capacity: Array, input_limit: Array, min_utilisation: Array,
              log_floor: Array) -> Array:
     """Per region: a supplier (capacity in some row) with an input limit, a dumping floor or
@@ -244,7 +246,7 @@ def merge_plan(m: MarketArrays) -> tuple[Array, Array, Array]:
     return column.ravel(), rep, special[rep]
 
 
-@njit(**JIT)
+@jit
 def _sum_columns(column: Array, a: Array, b: Array, c: Array, d: Array, e: Array, f: Array,
                  out: Array) -> None:
     """The six summed fields (n, R) into their columns (6, n, C), in memory order."""
@@ -261,7 +263,7 @@ def _sum_columns(column: Array, a: Array, b: Array, c: Array, d: Array, e: Array
             out[5, i, k] += f[i, r]
 
 
-@njit(**JIT)
+@jit
 def _take_columns(rep: Array, keep: Array, a: Array, b: Array, c: Array, neutral_a: float,
                   neutral_b: float, neutral_c: float, out: Array) -> None:
     """Three fields (n, R) of each column's representative into (3, n, C), or the neutral
@@ -300,10 +302,11 @@ def compress(m: MarketArrays, plan: tuple[Array, Array, Array] | None = None,
     _take_columns(rep, keep, *_uniform(m, _OWN), *_NEUTRAL, own)
     if shapes is None:
         shapes = {name: np.ascontiguousarray(getattr(m, name)[:, rep]) for name in SHAPE_FIELDS}
+    changes: dict[str, Any] = {**dict(zip(_SUMMED, summed, strict=True)),
+                               **dict(zip(_OWN, own, strict=True)), **shapes}
     return replace(m, bloc_of=m.bloc_of[rep], shape_class=None, log_p0=np.ascontiguousarray(
         m.log_p0), wedge=np.ascontiguousarray(m.wedge), cap=np.ascontiguousarray(m.cap),
-        **dict(zip(_SUMMED, summed, strict=True)), **dict(zip(_OWN, own, strict=True)),
-        **shapes)  # type: ignore[arg-type]
+        **changes)
 
 
 def _uniform(m: MarketArrays, names: tuple[str, ...]) -> tuple[Array, ...]:

@@ -20,19 +20,23 @@ period:
    incentive price again.
 
 Arrays carry a leading draw axis; the only Python loops are over periods, chain levels (≤ 3)
-and the few shock entries.
+and the few shock entries. Steps 1, 3 (after clearing) and 4 run as compiled passes over the
+(draws, nodes, regions) arrays (:mod:`critmin.engine.period`), on buffers allocated once per
+run; each stage clears on views of them. Parameters that do not vary by region are held once
+per draw and node. Policy hooks see the same arrays as before; without hooks the period's
+record is written in the same pass as step 4.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal, Protocol
 
 import numpy as np
 
 from critmin.engine import clearing, network, period
-from critmin.engine.dynamics import Pipeline, Rates, per_period, substitute
+from critmin.engine.dynamics import Pipeline, Rates, per_period
 from critmin.engine.kernels import MarketArrays, gross_volume, region_volume
 from critmin.engine.shocks import ShockPlan, compile_shocks
 from critmin.errors import CritminError
@@ -286,15 +290,22 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
         # byte equality is stricter than float equality, so no unequal curves are merged
         keys = columns.view(np.dtype((np.void, columns.dtype.itemsize * columns.shape[1])))
         shape_class.append(np.unique(keys.ravel(), return_inverse=True)[1].ravel())
+    # parameters that do not vary by region are held once per draw and node
+    # (not those the project pipeline flattens: it would copy them every period)
+    compact_params = {k: v if k == "ramp_achievement" else _compact(v)
+                      for k, v in params.items()}
+    rates = Rates(**{f.name: getattr(rates, f.name) if f.name in ("lead", "ramp")
+                     else _compact(getattr(rates, f.name)) for f in fields(Rates)})
     return _Setup(
         y0=np.log(world.price_ref),
         levels=levels,
         upstream=upstream, downstream=downstream, final=final,
-        capacity0=capped, idle0=idle, utilisation=utilisation, final_demand0=final_demand,
+        capacity0=capped, idle0=idle, utilisation=_compact(utilisation),
+        final_demand0=final_demand,
         stage_yield=yld, wedge=np.broadcast_to(wedge[:, :, None, None],
                                                (n_draws, n_nodes, n_pairs, 2)).copy(),
         leakage=params["leakage_share"][:, :, 0], member=member,
-        rates=rates, params=params, ppy=ppy, shape_class=shape_class,
+        rates=rates, params=compact_params, ppy=ppy, shape_class=shape_class,
     )
 
 
@@ -340,7 +351,7 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
     n_pairs = su.wedge.shape[2]
     shape = (n_draws, n_nodes, n_regions)
     y0r = su.y0[None, :, None]
-    cover = p["inventory_cover_months"] / 12.0
+    cover = _compact(p["inventory_cover_months"] / 12.0)
     state = EngineState(
         log_price=np.broadcast_to(su.y0[None, :, None], (n_draws, n_nodes, n_blocs)).copy(),
         regime=np.full((n_draws, n_nodes, n_pairs), network.ZERO, dtype=np.int8),
@@ -360,18 +371,18 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
                     n_blocs if detail == "bloc" else n_regions)
     bloc_of = np.ascontiguousarray(blocs.bloc_of, dtype=np.intp)
     upstream = np.ascontiguousarray(su.upstream, dtype=np.intp)
-    final_nodes = np.flatnonzero(su.final)
-    other_nodes = np.flatnonzero(~su.final)
     # buffers written by the compiled steps every period
-    (k_eff, notional, final_dem, need, inv_target, floor_t, acquired, starts, trend,
-     capacity_pp, demand_ref) = (np.zeros(shape) for _ in range(11))
+    (k_eff, notional, final_dem, need, inv_target, acquired, starts, trend, capacity_pp,
+     demand_ref) = (np.zeros(shape) for _ in range(10))
     trend[:] = 1.0
-    limit = np.full(shape, np.inf)  # input limits of downstream stages (others: none)
+    limit = np.full(shape, np.inf)  # input limits of downstream stages
+    no_limit = _filled(shape, np.inf)
     work = [clearing.Workspace(slopes=False) for _ in su.levels]
     scratch = np.zeros((n_nodes, n_regions))
     # shared inputs when no policy hook runs (hooks get fresh arrays each period)
-    zeros = np.zeros(shape)
-    no_floor = np.full(shape, -np.inf)
+    # (one value repeated: the compiled steps read them from cache, not from memory)
+    zeros = _filled(shape, 0.0)
+    no_floor = _filled(shape, -np.inf)
     no_wedge = np.zeros(su.wedge.shape)
     reused = None if hooks else _PeriodRecord(n_draws, n_nodes, n_blocs, n_pairs, n_regions)
     for t in range(n_periods):
@@ -380,11 +391,12 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
         period.open_period(
             t, float(su.ppy), state.capacity, state.project_capacity, state.restart_timer,
             state.idle, added, r.growth, trend, plan.capacity_step[t], plan.capacity_mult[t],
-            plan.host_index[t], su.final_demand0, plan.demand_mult[t], state.substitution,
+            plan.host_index[t], su.final, su.final_demand0, plan.demand_mult[t],
+            state.substitution,
             state.log_price, bloc_of, su.y0, su.utilisation, p["supply_elasticity"],
             plan.min_utilisation[t], su.stage_yield, state.input_stock, upstream, cover,
             p["announce_cover_uplift"], plan.uplift_on[t], state.inventory, k_eff, notional,
-            final_dem, need, inv_target, floor_t, capacity_pp, demand_ref, scratch)
+            final_dem, need, inv_target, capacity_pp, demand_ref, scratch)
         inputs = PeriodInputs(
             t=t, extra_supply=zeros if not hooks else np.zeros(shape),
             extra_demand=zeros if not hooks else np.zeros(shape),
@@ -402,11 +414,14 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             _as_buffers(state)
         out = reused or _PeriodRecord(n_draws, n_nodes, n_blocs, n_pairs, n_regions)
         for lv, nodes in enumerate(su.levels):
-            for i in nodes[upstream[nodes] >= 0]:  # a stage makes no more than its input allows
-                np.add(state.input_stock[:, i], acquired[:, upstream[i]], out=limit[:, i])
-                limit[:, i] *= su.stage_yield[:, i, None]
-            m = _market(su, blocs, nodes, capacity_pp, demand_ref, limit, state, inv_target,
-                        floor_t, plan, t, inputs, su.shape_class[lv])
+            lower = nodes[upstream[nodes] >= 0]  # a stage makes no more than its input allows
+            if lower.size:
+                limit[:, lower] = ((state.input_stock[:, lower] + acquired[:, upstream[lower]])
+                                   * su.stage_yield[:, lower, None])
+            limited = limit if lower.size else no_limit
+            m = _market(su, blocs, nodes, capacity_pp, demand_ref, limited, state, inv_target,
+                        _repeat(plan.min_utilisation[t], 0, n_draws), plan, t, inputs,
+                        su.shape_class[lv])
             k = len(nodes)
             views: tuple[Array, ...] = ()
             if k == 1:  # the solver writes region quantities straight into the record
@@ -420,9 +435,9 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
                 (resp.supply, resp.demand, resp.build), views, strict=True))
             period.close_level(
                 np.ascontiguousarray(nodes, dtype=np.intp), sol.log_price, resp.supply,
-                resp.demand, resp.build, in_place, final_dem, need, su.stage_yield, upstream, acquired, state.log_price,
-                state.inventory, state.input_stock, out.price, out.production,
-                out.consumption, out.final, out.build)
+                resp.demand, resp.build, in_place, final_dem, need, su.stage_yield, upstream,
+                acquired, state.log_price, state.inventory, state.input_stock, out.price,
+                out.production, out.consumption, out.final, out.build)
             state.regime[:, nodes] = sol.state.reshape(n_draws, k, n_pairs)
             out.flow[:, nodes] = sol.flow.reshape(n_draws, k, n_pairs)
             # imbalance relative to the bloc's normal size (demand at p0, capacity, stocks),
@@ -431,25 +446,31 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
                 region_volume(m) + gross_volume(resp, m)) @ clearing.membership(m)
             rel = np.abs(sol.residual) / np.where(size > 0, size, 1.0)
             out.error[:, nodes] = rel.max(axis=1).reshape(n_draws, k)
+        # between periods and, unless a hook acts after the period, the record in one pass
+        extra_supply, extra_demand = _writable(inputs.extra_supply), _writable(
+            inputs.extra_demand)
+        recorded = rec.slot(t)
         period.close_period(
             float(su.ppy), state.log_price, bloc_of, su.y0, _writable(inputs.log_floor),
-            state.expected, r.expectation, state.capacity, r.start_share, r.log_incentive,
-            r.log_cash, plan.dumping[t], state.below_cost, r.closure, out.production, k_eff,
-            su.utilisation, state.idle, state.restart_timer, r.restart, starts)
+            state.expected, r.expectation, su.final, state.substitution,
+            p["substitution_price_elasticity"], p["substitution_cap"], r.sub_speed,
+            state.capacity, r.start_share, r.log_incentive, r.log_cash, plan.dumping[t],
+            state.below_cost, r.closure, out.production, k_eff, su.utilisation, state.idle,
+            state.restart_timer, r.restart, starts, rec.column, out.consumption, out.final,
+            notional, state.inventory, out.build, state.input_stock, extra_supply,
+            extra_demand, rec.by_region, bool(hooks), not hooks, recorded)
         state.pipeline.add(t, starts, r.lead, r.ramp, p["ramp_achievement"])
-        fin = final_nodes
-        state.substitution[:, fin] = substitute(
-            state.substitution[:, fin], state.expected[:, fin] - su.y0[None, fin, None],
-            p["substitution_price_elasticity"][:, fin], p["substitution_cap"][:, fin],
-            r.sub_speed[:, fin])
-        if other_nodes.size:  # substitution is a final users' choice only
-            state.substitution[:, other_nodes] = 0.0
         if hooks:
             outcome = PeriodOutcome(t, state.log_price.copy(), out.flow, out.production,
                                     out.consumption, state.inventory.copy())
             for hook in hooks:
                 hook.after_period(outcome, state)
-        rec.add(t, out, state, notional, k_eff, inputs, bool(hooks))
+            _as_buffers(state)
+            period.record(rec.column, out.production, out.consumption, out.final, notional,
+                          state.substitution, state.inventory, out.build, k_eff,
+                          state.input_stock, extra_supply, extra_demand, rec.by_region, True,
+                          recorded)
+        rec.keep(t, out)
         tick(t + 1, n_periods)
     return rec.trajectory()
 
@@ -459,11 +480,35 @@ def _as_buffers(state: EngineState) -> None:
     unless a policy hook replaced one by something else."""
     for name in ("capacity", "project_capacity", "restart_timer", "idle", "substitution",
                  "log_price", "input_stock", "inventory", "expected", "below_cost"):
-        setattr(state, name, _writable(getattr(state, name)))
+        setattr(state, name, _writable(getattr(state, name), contiguous=True))
 
 
-def _writable(a: Array) -> Array:
-    if a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable:
+def _repeat(a: Array, axis: int, size: int) -> Array:
+    """``a`` repeated ``size`` times along a new ``axis`` without copying (stride 0): the
+    compiled steps then read one value where a full array would stream ``size`` of them."""
+    shape = (*a.shape[:axis], size, *a.shape[axis:])
+    strides = (*a.strides[:axis], 0, *a.strides[axis:])
+    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
+
+
+def _compact(a: Array) -> Array:
+    """A (D, N, R) array that does not vary by region (most registry parameters), held once
+    per draw and node and repeated over regions (see :func:`_repeat`)."""
+    if a.ndim != 3 or a.shape[2] < 2 or not (a == a[:, :, :1]).all():
+        return a
+    return _repeat(np.ascontiguousarray(a[:, :, 0]), 2, a.shape[2])
+
+
+def _filled(shape: tuple[int, ...], value: float) -> Array:
+    """An array of ``shape`` holding ``value`` everywhere, as one element repeated (stride
+    0). Only for inputs nothing writes to."""
+    return np.lib.stride_tricks.as_strided(np.full(1, value), shape, (0,) * len(shape))
+
+
+def _writable(a: Array, contiguous: bool = False) -> Array:
+    """``a`` as float64 the compiled steps can take (C order if ``contiguous``); a copy only
+    if a policy hook supplied something else."""
+    if a.dtype == np.float64 and a.flags.writeable and (a.flags.c_contiguous or not contiguous):
         return a
     return np.array(a, dtype=np.float64, order="C")
 
@@ -555,14 +600,12 @@ class _Recorder:
         self.flow = np.zeros((n_periods, n_draws, n_nodes, n_pairs))
         self.error = np.zeros((n_periods, n_draws, n_nodes))
 
-    def add(self, t: int, out: _PeriodRecord, state: EngineState, notional: Array,
-            k_eff: Array, inputs: PeriodInputs, extras: bool) -> None:
+    def slot(self, t: int) -> Array:
+        """Where period ``t``'s series go: (12, D · N, X), written by the compiled record."""
         n_names, n_draws, n_nodes, width = self.series.shape[1:]
-        period.record(self.column, out.production, out.consumption, out.final, notional,
-                      state.substitution, state.inventory, out.build, k_eff,
-                      state.input_stock, _writable(inputs.extra_supply),
-                      _writable(inputs.extra_demand), self.by_region, extras,
-                      self.series[t].reshape(n_names, n_draws * n_nodes, width))
+        return self.series[t].reshape(n_names, n_draws * n_nodes, width)
+
+    def keep(self, t: int, out: _PeriodRecord) -> None:
         self.price[t] = out.price
         self.flow[t] = out.flow
         self.error[t] = out.error

@@ -5,40 +5,56 @@ these kernels only carry them out. Written as plain loops (numba) because each s
 dozen arrays of draws × nodes × regions: as array expressions every operation would sweep memory
 again and allocate a temporary (the loop spent most of its time doing so), where a compiled loop
 reads each element once and writes its results in place. The formulas are those of the original
-array code, term for term; the model's own functions (:func:`critmin.engine.dynamics.expect`)
-are compiled from their source rather than restated.
+array code, term for term; the model's own functions (:func:`critmin.engine.dynamics.expect`,
+:func:`~critmin.engine.dynamics.substitute`) are compiled from their source rather than
+restated.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import types
+from numba.extending import overload
 
-from critmin.engine.dynamics import expect
-from critmin.engine.kernels import JIT, Array
-
-_expect = njit(**JIT)(expect)
+from critmin.engine.dynamics import expect, substitute
+from critmin.engine.kernels import Array, jit
 
 
-@njit(**JIT)
+@overload(np.clip)
+def _clip_numbers(a, a_min, a_max, out=None):  # type: ignore[no-untyped-def]
+    """``np.clip`` on plain numbers inside compiled code (numba has it for arrays only), so
+    that the model's functions compile as they are written."""
+    if all(isinstance(x, types.Float | types.Integer) for x in (a, a_min, a_max)):
+        def impl(a, a_min, a_max, out=None):  # type: ignore[no-untyped-def]
+            return min(max(a, a_min), a_max)
+        return impl
+    return None
+
+
+_expect = jit(expect)
+_substitute = jit(substitute)
+
+
+@jit
 def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
                 restart_timer: Array, idle: Array, added: Array, growth: Array, trend: Array,
                 capacity_step: Array, capacity_mult: Array, host_index: Array,
-                final_demand0: Array, demand_mult: Array, substitution: Array,
+                final_node: Array, final_demand0: Array, demand_mult: Array,
+                substitution: Array,
                 log_price: Array, bloc_of: Array, log_p0: Array, utilisation: Array,
                 supply_elasticity: Array, min_utilisation: Array, stage_yield: Array,
                 input_stock: Array, upstream: Array, cover: Array, announce_uplift: Array,
                 uplift_on: Array, inventory: Array, k_eff: Array, notional: Array,
-                final_demand: Array, need: Array, inv_target: Array, floor_t: Array,
-                capacity_pp: Array, demand_ref: Array, scratch: Array) -> None:
+                final_demand: Array, need: Array, inv_target: Array, capacity_pp: Array,
+                demand_ref: Array, scratch: Array) -> None:
     """Steps 1–2 of a period before the policy hooks (``loop`` module doc): trend growth,
     arrivals and restarts; effective capacity, notional and final demand; processors' input
     bids on their upstream node (planned at last period's price, scaled down to what the
     upstream stage can make worldwide); stock targets (and opening stocks at ``t = 0``).
     Shock arrays are this period's (N, R) slices; ``trend`` carries ``growth ** t``;
-    ``floor_t`` receives the dumping floor broadcast over draws, ``capacity_pp`` capacity per
-    period and ``demand_ref`` the bids at p0 (final demand + input bids); ``scratch`` is
-    (N, R)."""
+    ``capacity_pp`` receives capacity per period and ``demand_ref`` the bids at p0 (final
+    demand + input bids); ``scratch`` is (N, R). Final demand exists at final stages and
+    input bids on upstream nodes only: elsewhere those buffers keep their zeros untouched."""
     n_draws, n_nodes, n_regions = capacity.shape
     need_ref = scratch
     for d in range(n_draws):
@@ -46,7 +62,6 @@ def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
             for r in range(n_regions):
                 if t:  # trend investment keeps baseline capacity in step with baseline demand
                     capacity[d, i, r] *= growth[d, i, r]
-                    trend[d, i, r] *= growth[d, i, r]
                 k = capacity[d, i, r] * capacity_step[i, r]  # a dumping supplier's expansion
                 k += added[d, i, r]
                 project_capacity[d, i, r] += added[d, i, r]
@@ -61,12 +76,13 @@ def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
                 restart_timer[d, i, r] = timer
                 capacity[d, i, r] = k
                 k_eff[d, i, r] = k * capacity_mult[i, r] * host_index[i, r]
-                demand = final_demand0[d, i, r] * trend[d, i, r] * demand_mult[i, r]
-                notional[d, i, r] = demand
-                final_demand[d, i, r] = demand * (1.0 - substitution[d, i, r])
-                need[d, i, r] = 0.0
                 need_ref[i, r] = 0.0
-                floor_t[d, i, r] = min_utilisation[i, r]
+                if final_node[i]:
+                    if t:
+                        trend[d, i, r] *= growth[d, i, r]
+                    demand = final_demand0[d, i, r] * trend[d, i, r] * demand_mult[i, r]
+                    notional[d, i, r] = demand
+                    final_demand[d, i, r] = demand * (1.0 - substitution[d, i, r])
         for i in range(n_nodes):
             u = upstream[i]
             if u < 0:
@@ -99,7 +115,7 @@ def open_period(t: int, ppy: float, capacity: Array, project_capacity: Array,
                 demand_ref[d, i, r] = final_demand[d, i, r] + need[d, i, r]
 
 
-@njit(**JIT)
+@jit
 def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Array,
                 in_place: bool, final_demand: Array, need: Array, stage_yield: Array,
                 upstream: Array,
@@ -143,38 +159,58 @@ def close_level(nodes: Array, y: Array, supply: Array, demand: Array, build: Arr
                                                - used)
 
 
-@njit(**JIT)
+@jit
 def close_period(ppy: float, log_price: Array, bloc_of: Array, log_p0: Array,
-                 log_floor: Array, expected: Array, expectation: Array, capacity: Array,
-                 start_share: Array, log_incentive: Array, log_cash: Array, dumping: Array,
-                 below_cost: Array, closure: Array, production: Array, k_eff: Array,
-                 utilisation: Array, idle: Array, restart_timer: Array, restart: Array,
-                 starts: Array) -> None:
-    """Step 4 (but substitution and the project pipeline, which the loop applies with the
-    model's own functions): adaptive expectations; project starts where the producer's
-    expected price beats the incentive price; after ``closure`` periods under cash cost the
-    capacity not needed for today's output at normal utilisation is mothballed (plants stop
-    from the margin, never a whole region at once); idle capacity restarts when expected
-    prices beat the incentive price again."""
+                 log_floor: Array, expected: Array, expectation: Array, final_node: Array,
+                 substitution: Array, sub_elasticity: Array, sub_cap: Array, sub_speed: Array,
+                 capacity: Array, start_share: Array, log_incentive: Array, log_cash: Array,
+                 dumping: Array, below_cost: Array, closure: Array, production: Array,
+                 k_eff: Array, utilisation: Array, idle: Array, restart_timer: Array,
+                 restart: Array, starts: Array, column: Array, consumption: Array,
+                 final: Array, notional: Array, inventory: Array, stock_build: Array,
+                 input_stock: Array, extra_supply: Array, extra_demand: Array, share: bool,
+                 extras: bool, recording: bool, out: Array) -> None:
+    """Step 4 (but the project pipeline, which the loop feeds with ``starts``), and, if
+    ``recording`` (no policy hook left to act after it), the period's record (:func:`record`)
+    in the same visit of each cell.
+
+    Adaptive expectations; substitution at final stages (toward its price-driven target, never
+    back); project starts where the producer's expected price beats the incentive price;
+    after ``closure`` periods under cash cost the capacity not needed for today's output at
+    normal utilisation is mothballed (plants stop from the margin, never a whole region at
+    once); idle capacity restarts when expected prices beat the incentive price again.
+
+    """
     n_draws, n_nodes, n_regions = capacity.shape
+    acc = np.zeros((12, out.shape[2]))
     for d in range(n_draws):
         for i in range(n_nodes):
             y0 = log_p0[i]
+            acc[:] = 0.0
             for r in range(n_regions):
                 y_reg = log_price[d, i, bloc_of[r]]
                 floor = log_floor[d, i, r]
                 e = _expect(expected[d, i, r], y_reg, expectation[d, i, r])
                 expected[d, i, r] = e
+                sub = 0.0
+                got = 0.0
+                wanted = 0.0
+                if final_node[i]:  # elsewhere these stay zero
+                    sub = _substitute(substitution[d, i, r], e - y0, sub_elasticity[d, i, r],
+                                      sub_cap[d, i, r], sub_speed[d, i, r])
+                    substitution[d, i, r] = sub
+                    got = final[d, i, r]
+                    wanted = notional[d, i, r]
                 y_producer = max(e, floor)
                 pays = y_producer > y0 + log_incentive[d, i, r]
                 k = capacity[d, i, r]
                 starts[d, i, r] = start_share[d, i, r] * k if pays else 0.0
                 below = max(y_reg, floor) < y0 + log_cash[d, i, r] and not dumping[i, r]
                 count = below_cost[d, i, r] + 1.0 if below else 0.0
+                made = production[d, i, r]
                 if count >= closure[d, i, r]:
                     per_period = k_eff[d, i, r] / ppy if k_eff[d, i, r] > 0.0 else np.inf
-                    used = min(max(production[d, i, r] / per_period / utilisation[d, i, r],
-                                   0.0), 1.0)
+                    used = min(max(made / per_period / utilisation[d, i, r], 0.0), 1.0)
                     mothballed = k * (1.0 - used)
                     idle[d, i, r] += mothballed
                     capacity[d, i, r] = k - mothballed
@@ -182,42 +218,56 @@ def close_period(ppy: float, log_price: Array, bloc_of: Array, log_p0: Array,
                 below_cost[d, i, r] = count
                 if idle[d, i, r] > 0.0 and restart_timer[d, i, r] <= 0.0 and pays:
                     restart_timer[d, i, r] = restart[d, i, r]
+                if recording:
+                    _accumulate(acc, column[r], made, consumption[d, i, r], got, wanted, sub,
+                                inventory[d, i, r],
+                                stock_build[d, i, r], k_eff[d, i, r], input_stock[d, i, r],
+                                extra_supply[d, i, r], extra_demand[d, i, r], share, extras)
+            if recording:
+                out[:, d * n_nodes + i, :] = acc
 
 
-@njit(**JIT)
+@jit
 def record(column: Array, production: Array, consumption: Array, final: Array,
            notional: Array, substitution: Array, inventory: Array, stock_build: Array,
            k_eff: Array, input_stock: Array, extra_supply: Array, extra_demand: Array,
            share: bool, extras: bool, out: Array) -> None:
-    """Write one period's series into ``out`` (12, D · N, X), region ``r`` summed into column
-    ``column[r]`` (itself for region detail, its bloc for bloc detail). Substitution is the
-    share by region (``share``) or substituted tonnes when summed into blocs; the policy
-    extras are read only if some hook may have set them (``extras``). Sums are formed in a
-    small scratch per (draw, node) and written once."""
+    """The period's series of :class:`critmin.engine.loop.Trajectory` into ``out`` (12,
+    D · N, X), region ``r`` summed into column ``column[r]`` (itself for region detail, its
+    bloc for bloc detail); substitution as a share by region (``share``) or substituted
+    tonnes when summed; the policy extras are read only if some hook may have set them
+    (``extras``). Sums are formed in a small scratch per (draw, node) and written once."""
     n_draws, n_nodes, n_regions = production.shape
     acc = np.zeros((12, out.shape[2]))
     for d in range(n_draws):
         for i in range(n_nodes):
             acc[:] = 0.0
             for r in range(n_regions):
-                x = column[r]
-                got = final[d, i, r]
-                wanted = notional[d, i, r]
-                sub = substitution[d, i, r]
-                acc[0, x] += production[d, i, r]
-                acc[1, x] += consumption[d, i, r]
-                acc[2, x] += got
-                acc[3, x] += max(wanted * (1.0 - sub) - got, 0.0)
-                acc[4, x] += max(wanted - got, 0.0)
-                acc[5, x] += inventory[d, i, r]
-                acc[6, x] += stock_build[d, i, r]
-                acc[7, x] += k_eff[d, i, r]
-                acc[8, x] += input_stock[d, i, r]
-                acc[9, x] += sub if share else sub * wanted
-                if extras:
-                    acc[10, x] += extra_supply[d, i, r]
-                    acc[11, x] += extra_demand[d, i, r]
-            row = d * n_nodes + i
-            for k in range(12):
-                for x in range(out.shape[2]):
-                    out[k, row, x] = acc[k, x]
+                _accumulate(acc, column[r], production[d, i, r], consumption[d, i, r],
+                            final[d, i, r], notional[d, i, r], substitution[d, i, r],
+                            inventory[d, i, r], stock_build[d, i, r], k_eff[d, i, r],
+                            input_stock[d, i, r], extra_supply[d, i, r], extra_demand[d, i, r],
+                            share, extras)
+            out[:, d * n_nodes + i, :] = acc
+
+
+@jit
+def _accumulate(acc: Array, x: int, made: float, bought: float, got: float, wanted: float,
+                sub: float, stock: float, built: float, k_eff: float, input_stock: float,
+                extra_supply: float, extra_demand: float, share: bool, extras: bool) -> None:
+    """One region's contribution to the record, in the order of ``_Recorder.NAMES``: what
+    final users wanted after substitution but gave up for the price is demand destroyed;
+    what they would have bought at reference prices but did not get is unmet demand."""
+    acc[0, x] += made
+    acc[1, x] += bought
+    acc[2, x] += got
+    acc[3, x] += max(wanted * (1.0 - sub) - got, 0.0)
+    acc[4, x] += max(wanted - got, 0.0)
+    acc[5, x] += stock
+    acc[6, x] += built
+    acc[7, x] += k_eff
+    acc[8, x] += input_stock
+    acc[9, x] += sub if share else sub * wanted
+    if extras:
+        acc[10, x] += extra_supply
+        acc[11, x] += extra_demand

@@ -307,12 +307,17 @@ def simulate_with_policies(world: World, scenario: Scenario, *, draws: int | Non
 
 
 def series_frame(label: str, labels: Sequence[str], series: Mapping[str, Array]) -> pd.DataFrame:
-    """Tidy rows (policy, series, time, value = mean over draws) of (n, T) arrays."""
+    """Tidy rows (policy, series, time, value = mean over draws, NaN where a period has no
+    value, e.g. before the tool starts) of (n, T) arrays."""
     import pandas as pd
 
+    def mean(values: Array) -> Array:
+        seen = np.isfinite(values).sum(axis=0)
+        total = np.where(np.isfinite(values), values, 0.0).sum(axis=0)
+        return np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
+
     parts = [pd.DataFrame({"policy": label, "series": name, "time": list(labels),
-                           "value": np.nanmean(values, axis=0) if np.isfinite(values).any()
-                           else np.full(len(labels), np.nan)})
+                           "value": mean(np.asarray(values, float))})
              for name, values in series.items()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["policy", "series", "time", "value"])

@@ -17,9 +17,10 @@ on what is drawn). Purchases are priced at the last cleared price (procurement c
 struck before the period clears), so the holder never spends money it does not have. After the
 market clears it is paid for releases (at the cleared price, or at its average cost with
 fixed-price access) and fees (the members' share of carrying costs), and pays storage per
-tonne-year and interest; what its money cannot cover is a treasury top-up (only when it has
-nothing left to sell). Days of cover are holdings ÷ the members' normal daily consumption,
-"normal" being the highest consumption seen so far (during a shock, the pre-shock level).
+tonne-year and interest; what its money cannot cover is a treasury top-up (only after a forced
+sale that fetched less than the last price, or with nothing left to sell). Days of cover are
+holdings ÷ the members' normal daily consumption, "normal" being the highest consumption seen
+so far (during a shock, the pre-shock level).
 """
 
 from __future__ import annotations

@@ -15,14 +15,14 @@ router = APIRouter(prefix="/api", tags=["metrics"])
 
 
 @router.get("/metrics/risk")
-def risk(_: Caller, cache: Reads, commodity: str | None = None, stage: str | None = None,
-         year: int | None = None, country: str = "CHN", group: str = "trade-club",
-         method: Literal["hhi", "eu", "usgs", "n-1", "all"] = "all",
-         denominator: Literal["world-total", "sum-of-countries"] = "world-total",
-         as_of: date | None = None,
-         missing_wgi: Literal["error", "exclude", "worst"] = "exclude",
-         eu_variant: Literal["global", "us"] = "global", edition: int | None = None,
-         latest: bool = True, bottleneck: bool = False) -> dict[str, Any]:
+async def risk(_: Caller, cache: Reads, commodity: str | None = None, stage: str | None = None,
+               year: int | None = None, country: str = "CHN", group: str = "trade-club",
+               method: Literal["hhi", "eu", "usgs", "n-1", "all"] = "all",
+               denominator: Literal["world-total", "sum-of-countries"] = "world-total",
+               as_of: date | None = None,
+               missing_wgi: Literal["error", "exclude", "worst"] = "exclude",
+               eu_variant: Literal["global", "us"] = "global", edition: int | None = None,
+               latest: bool = True, bottleneck: bool = False) -> dict[str, Any]:
     """The risk table, one row per market (commodity, stage, year), ranked by risk.
 
     Shares are fractions; ``hhi`` is on 0–1 (the CLI shows it on 0–10,000). Without a
@@ -42,7 +42,7 @@ def risk(_: Caller, cache: Reads, commodity: str | None = None, stage: str | Non
     # ~200 ms of CPU per table: computed once per data edition and parameters
     params = (commodity, stage, year, country, group, method, denominator, as_of, missing_wgi,
               eu_variant, edition, latest, bottleneck)
-    return cache.response("risk", params, build)  # type: ignore[return-value]
+    return await cache.serve("risk", params, build)  # type: ignore[return-value]
 
 
 @router.get("/params")
