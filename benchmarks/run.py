@@ -81,8 +81,10 @@ def simulate_case(draws: int, periods: int, chains: str, threshold: float,
     scenario = load_scenario(SCENARIO).model_copy(update={"horizon": periods})
     world = build_world(["rare-earths"] if chains == "rare-earths" else list(CHAINS),
                         threshold=threshold)
+    # warm-up with the same array shapes over two quarters: loads the compiled kernels (a
+    # single draw gives arrays numba types differently, so it warms up with one draw too)
     start = time.perf_counter()
-    simulate(world, scenario, draws=2, detail=detail)  # loads the compiled kernels
+    simulate(world, scenario.model_copy(update={"horizon": 2}), draws=draws, detail=detail)
     warm = time.perf_counter() - start
     before, load = _rss_mb(), _load()
     start, cpu = time.perf_counter(), time.process_time()

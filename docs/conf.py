@@ -40,6 +40,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 root_doc = "index"
 exclude_patterns = ["_build", "README.md", "jupyter_execute", ".jupyter_cache"]
 nitpicky = True
+# A docstring writes |x| for an absolute value; in reST that is a substitution reference.
+rst_prolog = r".. |reference| replace:: \|reference\|"
 smartquotes = False  # CLI help says --format: keep "--" as typed
 
 # -- MyST and notebooks ----------------------------------------------------------------------

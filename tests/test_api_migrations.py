@@ -18,6 +18,7 @@ ADDED = {
     "0002_scenarios_overlays": {"scenarios", "scenario_versions", "overlays", "overlay_rows",
                                 "shares"},
     "0003_runs": {"runs", "run_results"},
+    "0004_login_failures": {"login_failures"},
 }
 
 
@@ -54,7 +55,7 @@ def test_every_migration_up_then_down_to_empty(engine):
         assert tables(engine) == expected, revision
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0003_runs"
+        assert context.get_current_revision() == "0004_login_failures"
         assert compare_metadata(context, Base.metadata) == []  # migrations == models
     for revision, added in reversed(list(ADDED.items())):
         previous = db.revisions()[db.revisions().index(revision) - 1] \

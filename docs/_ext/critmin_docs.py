@@ -537,9 +537,18 @@ class CommoditiesDirective(SphinxDirective):
 
 
 class ScenarioSchemaDirective(SphinxDirective):
-    """Every model and field of the scenario JSON Schema (``critmin scenario schema``)."""
+    """Every model and field of the scenario JSON Schema (``critmin scenario schema``).
+
+    With an argument ``module:Model`` it renders that pydantic model instead (a backtest case
+    …); ``:models:`` keeps only the named models (a reference to another one stays plain text).
+    """
+
+    optional_arguments = 1
+    option_spec: ClassVar[dict[str, Any]] = {"models": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
+        if self.arguments:
+            return self._render(self.arguments[0])
         if importlib.util.find_spec("critmin.scenario.model") is None:
             note = nodes.admonition(classes=["warning"])
             note += nodes.title("", "Not yet available")
@@ -547,31 +556,41 @@ class ScenarioSchemaDirective(SphinxDirective):
                           nodes.Text(" is not in this build of critmin yet; this page will list "
                                      "every field of its JSON Schema once it lands.")])
             return [note]
-        from critmin.scenario.model import Scenario
+        return self._render("critmin.scenario.model:Scenario")
 
-        module = importlib.import_module("critmin.scenario.model")
+    def _render(self, target: str) -> list[nodes.Node]:
+        module_name, _, model_name = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            model_class = getattr(module, model_name)
+        except (ImportError, AttributeError) as err:
+            raise self.error(f"critmin-scenario-schema: cannot import {target}: {err}") from None
         _depends(self, Path(str(module.__file__)))
-        schema = Scenario.model_json_schema()
+        schema = model_class.model_json_schema()
+        wanted = set((self.options.get("models") or "").split())
         out: list[nodes.Node] = []
         for model in schema_fields.models(schema):
+            if wanted and model.name not in wanted:
+                continue
             sec = section(self, model.name, f"schema-{model.name}")
             if model.description:
                 sec += [para(p) for p in model.description.split("\n\n")]
             sec += table(["field", "type", "required / default", "constraints", "description"],
-                         ([code(f.name), self._type(f.type),
+                         ([code(f.name), self._type(f.type, wanted),
                            "required" if f.required else (f.default or "optional"),
                            f.constraints, f.description] for f in model.fields))
             out.append(sec)
         return out
 
     @staticmethod
-    def _type(pieces: Sequence[str | schema_fields.Ref]) -> list[nodes.Node]:
+    def _type(pieces: Sequence[str | schema_fields.Ref], wanted: set[str]) -> list[nodes.Node]:
         out: list[nodes.Node] = []
         for piece in pieces:
             if isinstance(piece, schema_fields.Ref):
                 ref = nodes.reference(piece.model, piece.model,
                                       refid=nodes.make_id(f"schema-{piece.model}"))
-                out.append(ref)
+                out.append(ref if not wanted or piece.model in wanted
+                           else nodes.Text(piece.model))
             else:
                 out.append(nodes.Text(piece))
         return out

@@ -124,11 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return {"status": "ok", "version": __version__, "data_edition": data_edition()}
 
-    from critmin.api.limits import BodyLimit, LoginLimiter
+    from critmin.api.limits import BodyLimit, SharedLoginLimiter
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)  # outermost but for error handling: refuses before parsing
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = SharedLoginLimiter(sessions)
     return app
 
 

@@ -2,9 +2,9 @@
 
 * :class:`LoginLimiter` counts failed logins per (client address, e-mail) in a sliding window
   and refuses further attempts (429) until the window has passed, before any password hash is
-  computed — so guessing one account's password is slow and costs the server nothing. It lives
-  in the server process's memory: a restart forgets it, which is acceptable for a lock-out that
-  lasts minutes.
+  computed — so guessing one account's password is slow and costs the server nothing. It
+  counts in one process's memory; the server uses :class:`SharedLoginLimiter`, the same rule
+  counted in the database, so ``critmin serve --workers N`` allows 5 attempts, not 5 × N.
 * :class:`BodyLimit` is ASGI middleware that answers 413 to a request body larger than
   ``max_bytes`` (declared by Content-Length or counted while it streams), so an upload cannot
   exhaust the server's memory before any route sees it.
@@ -17,7 +17,11 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 #: Failed logins allowed per (address, e-mail) within the window, and the window's length.
 #: Security settings, not model parameters: 5 tries per 5 minutes lets a person mistype and
@@ -69,6 +73,60 @@ class LoginLimiter:
     def succeeded(self, address: str | None, email: str) -> None:
         with self._lock:
             self._failures.pop(self._key(address, email), None)
+
+
+class SharedLoginLimiter(LoginLimiter):
+    """:class:`LoginLimiter`'s rule with the failures stored in the server's database
+    (:class:`~critmin.api.models.LoginFailure`), seen by every process of the server."""
+
+    def __init__(self, sessions: sessionmaker[Session], attempts: int = LOGIN_ATTEMPTS,
+                 window: float = LOGIN_WINDOW_SECONDS) -> None:
+        super().__init__(attempts, window)
+        self.sessions = sessions
+
+    def _hash(self, address: str | None, email: str) -> str:
+        from critmin.api.security import digest
+
+        return digest("\n".join(self._key(address, email)))
+
+    def retry_after(self, address: str | None, email: str) -> float:
+        from sqlalchemy import select
+
+        from critmin.api.db import utcnow
+        from critmin.api.models import LoginFailure
+
+        now = utcnow()
+        with self.sessions() as db:
+            times = db.scalars(
+                select(LoginFailure.at)
+                .where(LoginFailure.key_hash == self._hash(address, email),
+                       LoginFailure.at > now - timedelta(seconds=self.window))
+                .order_by(LoginFailure.at.desc()).limit(self.attempts)).all()
+        if len(times) < self.attempts:
+            return 0.0
+        return max(0.0, self.window - (now - min(times)).total_seconds())
+
+    def failed(self, address: str | None, email: str) -> None:
+        from sqlalchemy import delete
+
+        from critmin.api.db import transaction, utcnow
+        from critmin.api.models import LoginFailure
+
+        now = utcnow()
+        with transaction(self.sessions) as db:  # forget what has left every window
+            db.execute(delete(LoginFailure).where(
+                LoginFailure.at <= now - timedelta(seconds=self.window)))
+            db.add(LoginFailure(key_hash=self._hash(address, email), at=now))
+
+    def succeeded(self, address: str | None, email: str) -> None:
+        from sqlalchemy import delete
+
+        from critmin.api.db import transaction
+        from critmin.api.models import LoginFailure
+
+        with transaction(self.sessions) as db:
+            db.execute(delete(LoginFailure).where(
+                LoginFailure.key_hash == self._hash(address, email)))
 
 
 Scope = MutableMapping[str, Any]

@@ -217,3 +217,15 @@ class RunResult(Base):
     data_edition: Mapped[str] = mapped_column(String(200))
     scenario_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed login, kept for the login limiter's window. Shared by every server process
+    (a limit counted in each process's memory would allow N times the attempts), and holding
+    only a hash of (client address, e-mail), never the address or e-mail themselves."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
