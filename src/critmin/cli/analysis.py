@@ -163,7 +163,8 @@ def register(app: typer.Typer) -> None:
         samples: Annotated[int | None, typer.Option(
             "--samples", min=1, help="Morris trajectories (default 10) or Sobol base samples, "
                                      "a power of two (default 64).")] = None,
-        seed: Annotated[int | None, typer.Option("--seed", min=0)] = None,
+        seed: Annotated[int | None, typer.Option(
+            "--seed", min=0, help="Seed of the design (default: the scenario's).")] = None,
         by: Annotated[Grouping, typer.Option(
             "--by", help="One factor per parameter name or per registry row.")
         ] = Grouping.parameter,
