@@ -40,8 +40,6 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 root_doc = "index"
 exclude_patterns = ["_build", "README.md", "jupyter_execute", ".jupyter_cache"]
 nitpicky = True
-# A docstring writes |x| for an absolute value; in reST that is a substitution reference.
-rst_prolog = r".. |reference| replace:: \|reference\|"
 smartquotes = False  # CLI help says --format: keep "--" as typed
 
 # -- MyST and notebooks ----------------------------------------------------------------------
@@ -67,6 +65,8 @@ nitpick_ignore_regex = [
               r"FiniteFloat|ConfigDict|ValidationError|StrEnum|Enum)"),
     ("py:.*", r"(_Pydantic\w+|annotated_types\..*|pydantic_core\..*|FieldInfo)"),  # pydantic
     ("py:.*", r"(types\..*|NoneType)"),
+    ("py:.*", r"(go|plotly\.graph_objects)\.Figure"),  # plotly
+    ("py:.*", r"(distributed\.|dask\.)?(Client|LocalCluster)"),  # dask.distributed
 ]
 
 # -- HTML ------------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ class CommandOutputDirective(SphinxDirective):
         if "table" in self.options:
             rows = list(csv.reader(io.StringIO(result.stdout)))
             header, body = rows[0], rows[1:]
-            wanted = self.options.get("columns", " ".join(header)).split()
+            wanted = self.options["columns"].split() if "columns" in self.options else header
             unknown = [c for c in wanted if c not in header]
             if unknown:
                 raise self.error(f"critmin-output: no column {', '.join(unknown)} in the output "

@@ -89,7 +89,7 @@ def ramp_rate(alternative_supply: ArrayLike, market: ArrayLike, periods_per_year
 def response_lag(series: ArrayLike, reference: ArrayLike, start: int, threshold: float,
                  axis: int = -1) -> Array:
     """Periods from ``start`` (the disruption) to the first period at or after it in which
-    ``series`` exceeds ``reference`` by more than ``threshold`` × |reference| (a response has
+    ``series`` exceeds ``reference`` by more than ``threshold`` × ``|reference|`` (a response has
     begun: new capacity, substitution, a price move). NaN if it never does."""
     x, ref = _pair(series, reference, axis)
     if not 0 <= start < x.shape[-1]:
@@ -102,7 +102,7 @@ def response_lag(series: ArrayLike, reference: ArrayLike, start: int, threshold:
 
 def recovery_time(series: ArrayLike, reference: ArrayLike, start: int, tolerance: float,
                   axis: int = -1) -> Array:
-    """Periods from ``start`` until ``series`` is back within ``tolerance`` × |reference| of
+    """Periods from ``start`` until ``series`` is back within ``tolerance`` × ``|reference|`` of
     ``reference`` for good (it may leave and return in between). 0 if it never left; NaN if it
     is still away at the end of the series."""
     x, ref = _pair(series, reference, axis)

@@ -1,11 +1,11 @@
 """Tools → engine hooks: build the policy tools of a scenario and run them with the engine.
 
 :func:`build` turns a scenario's ``policies:`` into :class:`critmin.engine.PolicyHook` objects
-that act on a block of draw rows (``rows``), all booking into one :class:`~critmin.policy.ledger.
-Ledger`. Acting on a block of rows is what lets :mod:`critmin.analysis.menu` run every option of
-a menu in *one* vectorised simulation: the draws of each option are a block of the draw axis,
-and each option's hooks touch only their block. :func:`simulate_with_policies` is the plain
-case: one block, the scenario's own draws.
+that act on a block of draw rows (``rows``), all booking into one
+:class:`~critmin.policy.ledger.Ledger`. Acting on a block of rows is what lets
+:mod:`critmin.analysis.menu` run every option of a menu in *one* vectorised simulation: the
+draws of each option are a block of the draw axis, and each option's hooks touch only their
+block. :func:`simulate_with_policies` is the plain case: one block, the scenario's own draws.
 
 Behavioural numbers a tool leaves out come from the parameter registry, drawn with the same
 seed and method as the engine's parameters (so draw *d* of a tool and of the market agree).
