@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +10,18 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from critmin.analysis.optimize import Decision, Portfolio, frontier, optimise, pareto_front
+from critmin.analysis.optimize import (
+    Decision,
+    Portfolio,
+    frontier,
+    optimise,
+    pareto_front,
+    policy_decisions,
+)
 from critmin.cli.analysis import register
 from critmin.engine import simulate, toys
 from critmin.errors import CritminError
-from critmin.scenario.model import validate_scenario
+from critmin.scenario.model import load_scenario, validate_scenario
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "rare-earth-licensing.yaml"
 DRAWS = 200
@@ -121,11 +129,58 @@ def test_several_decisions_in_one_batch() -> None:
     np.testing.assert_allclose(best.x, target, atol=1e-3)
 
 
+VAULT = SCENARIO.parent / "project-vault-rare-earths.yaml"
+#: A coarse search so the engine runs stay few: 2 draws, batches of 4, one round.
+COARSE = ["--draws", "2", "--batch", "4", "--rounds", "1", "--format", "json"]
+
+
+def _optimize(*args: str) -> list[dict]:
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["optimize", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_policy_decisions_are_the_vault_money_and_target() -> None:
+    vault = load_scenario(VAULT)
+    decisions = policy_decisions(vault, 2e9)
+    assert [(d.name, d.lower, d.upper, d.field) for d in decisions] == [
+        ("project-vault.usd", 0.0, 2e9, "usd"),
+        ("project-vault.target_days", 0.0, 120.0, "target_days")]  # file: 60 days, box 0–2×
+
+
+def test_cli_optimize_sizes_the_vault_within_budget() -> None:
+    rows = _optimize(str(VAULT), "--budget", "2e9", *COARSE)
+    best, smallest = rows[0], rows[1]
+    assert (best["point"], smallest["point"]) == ("best", "smallest")
+    assert smallest["project-vault.usd"] == 0.0 and smallest["project-vault.target_days"] == 0.0
+    assert best["fiscal_cost_usd"] <= 2e9 and 0.0 <= best["project-vault.usd"] <= 2e9
+    # the search starts at the smallest sizes, so the best cannot lose more than no tool
+    assert best["expected_loss"] + best["fiscal_cost_usd"] <= smallest["expected_loss"]
+    assert best["expected_loss"] < smallest["expected_loss"]  # the Vault's releases help
+    assert best["cvar_loss"] >= best["expected_loss"]  # the tail is worse than the mean
+    front = [r for r in rows if r["point"] == "pareto"]
+    sizes = [{k: v for k, v in r.items() if k != "point"} for r in front]
+    assert {k: v for k, v in best.items() if k != "point"} in sizes  # best is not dominated
+    cost = [r["fiscal_cost_usd"] for r in front]
+    loss = [r["expected_loss"] for r in front]
+    assert cost == sorted(cost) and loss == sorted(loss, reverse=True)  # a trade-off curve
+
+
+def test_cli_optimize_zero_budget_keeps_the_vault_empty() -> None:
+    rows = _optimize(str(VAULT), "--budget", "0", "--objective", "cvar", *COARSE)
+    best, smallest = rows[0], rows[1]
+    assert best["project-vault.usd"] == 0.0 and best["fiscal_cost_usd"] == 0.0
+    # no money buys no magnets, whatever the target: the loss is that of no tool
+    assert best["cvar_loss"] == pytest.approx(smallest["cvar_loss"], rel=1e-9)
+
+
 def test_cli_optimize_says_what_is_missing() -> None:
     app = typer.Typer()
     register(app)
     runner = CliRunner()
     result = runner.invoke(app, ["optimize", str(SCENARIO), "--budget", "1e9"])
-    assert result.exit_code == 1 and "no policy tools yet" in str(result.exception)
+    assert result.exit_code == 1 and "names no policy tools" in str(result.exception)
     negative = runner.invoke(app, ["optimize", str(SCENARIO), "--budget", "-5"])
     assert negative.exit_code == 1 and "--budget must be zero or more" in str(negative.exception)

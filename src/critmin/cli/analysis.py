@@ -20,6 +20,16 @@ class ExecutorName(enum.StrEnum):
     dask = "dask"
 
 
+class Risk(enum.StrEnum):
+    expected = "expected"
+    cvar = "cvar"
+
+
+class LossName(enum.StrEnum):
+    gdp = "gdp"
+    shortfall = "shortfall"
+
+
 class SamplingName(enum.StrEnum):
     lhs = "lhs"
     sobol = "sobol"
@@ -210,17 +220,32 @@ def register(app: typer.Typer) -> None:
     def optimize(
         file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
         budget: Annotated[float, typer.Option("--budget", help="Fiscal budget, USD.")],
+        objective: Annotated[Risk, typer.Option(
+            "--objective", help="expected (loss + fiscal cost) or cvar (tail loss).")
+        ] = Risk.expected,
+        draws: Annotated[int | None, typer.Option(
+            "--draws", min=1, help="Parameter draws per candidate (default: the file's).")
+        ] = None,
+        loss: Annotated[LossName, typer.Option(
+            "--loss", help="gdp (GDP at risk, USD) or shortfall (t) of the focus blocs.")
+        ] = LossName.gdp,
+        batch: Annotated[int, typer.Option("--batch", min=2, help="Candidates per run.")] = 8,
+        rounds: Annotated[int, typer.Option("--rounds", min=0, help="Search rounds.")] = 4,
+        seed: Annotated[int, typer.Option("--seed", help="Search seed.")] = 0,
+        fmt: FormatOpt = Format.table,
     ) -> None:
-        """Best sizes of the scenario's policy tools within --budget (needs the policy tools)."""
+        """Best sizes of the scenario's policy tools within --budget, and a cost-risk frontier."""
+        from critmin.analysis.optimize import size_policies
         from critmin.errors import CritminError
-        from critmin.scenario.model import load_scenario
 
         if budget < 0:
             raise CritminError(f"--budget must be zero or more USD (got {budget:g})")
-        load_scenario(file)
-        raise CritminError("the scenario format has no policy tools yet (critmin.policy is not "
-                           "built), so there is nothing to size; the optimiser itself is in "
-                           "critmin.analysis.optimize for Python use")
+        sizing = size_policies(str(file), budget, risk=objective.value,  # type: ignore[arg-type]
+                               draws=draws, loss=loss.value,  # type: ignore[arg-type]
+                               batch=batch, rounds=rounds, seed=seed)
+        best = sizing.optimum
+        emit(sizing.table, fmt, title=f"{file.name}: {objective.value} {loss.value} loss within "
+                                      f"{budget:,.0f} USD, {best.evaluations} candidates")
 
     @app.command()
     def coalition(
