@@ -4,24 +4,29 @@ Usage::
 
     PYTHONPATH=src .venv/bin/python benchmarks/load.py                    # SQLite + PostgreSQL
     PYTHONPATH=src .venv/bin/python benchmarks/load.py --db sqlite --clients 5 --seconds 5
+    PYTHONPATH=src .venv/bin/python benchmarks/load.py --workers 1        # one server process
 
 For each database (PostgreSQL when Debian's server binaries are installed; it is started and
 stopped here with the tests' starter, tests/web/servers.py) the script starts ``critmin serve``
-on a free 127.0.0.1 port, makes an analyst and an API key with the app's own functions, then
+on a free 127.0.0.1 port (``--workers`` processes; default that of ``critmin serve``,
+min(4, CPUs)), makes an analyst and an API key with the app's own functions, then
 runs ``--clients`` concurrent clients for ``--seconds``. Each client loops over a fixed mix of
 requests — list scenarios, read one, the dataset catalog, a facts query, the risk table, and
 creating a scenario — until the time is up or it has sent ``--max-requests``. Afterwards every
 scenario a client created (HTTP 201 with an id) must be listed exactly once, readable, and hold
-the text that was sent. It prints per-endpoint latency (p50, p95, max) and errors, writes them
-as JSON with ``--json``, and exits 1 on any error, loss or duplicate. Traffic goes to 127.0.0.1
-only; the servers are stopped at the end.
+the text that was sent. It prints per-endpoint latency (p50, p95, max) and errors, and the
+machine's load average before and after (the machine may be shared: latency under load depends
+on what else runs), writes them as JSON with ``--json``, and exits 1 on any error, loss or
+duplicate. Traffic goes to 127.0.0.1 only; the servers are stopped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +49,8 @@ READS: tuple[tuple[str, str, int], ...] = (
     ("GET /api/metrics/risk", "/api/metrics/risk?commodity=gallium", 1),
 )
 WRITE = "POST /api/scenarios"
+#: ``critmin serve --workers`` reads its default from this variable.
+WORKERS_ENV = "CRITMIN_SERVE_WORKERS"
 SCENARIO = """\
 name: {name}
 start: 2026Q1
@@ -158,9 +165,24 @@ def _summary(tally: Tally, elapsed: float) -> dict[str, Any]:
             "endpoints": endpoints}
 
 
+@contextlib.contextmanager
+def _serve_workers(workers: int | None):  # type: ignore[no-untyped-def]
+    """``critmin serve`` started meanwhile runs ``workers`` processes (its default if None)."""
+    before = os.environ.get(WORKERS_ENV)
+    if workers is not None:
+        os.environ[WORKERS_ENV] = str(workers)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(WORKERS_ENV, None)
+        else:
+            os.environ[WORKERS_ENV] = before
+
+
 def run_against(db_url: str, folder: Path, clients: int, seconds: float,
-                max_requests: int = 100_000, exclude: frozenset[str] = frozenset()
-                ) -> dict[str, Any]:
+                max_requests: int = 100_000, exclude: frozenset[str] = frozenset(),
+                workers: int | None = None) -> dict[str, Any]:
     """Start a server on ``db_url``, load it, verify what was stored, stop it; the figures."""
     from sqlalchemy import select
 
@@ -176,7 +198,8 @@ def run_against(db_url: str, folder: Path, clients: int, seconds: float,
         _, secret = accounts.create_api_key(db, user.id, "load test")
     engine.dispose()
     headers = {"Authorization": f"Bearer {secret}"}
-    server = start_server(db_url, folder / "serve.log")
+    with _serve_workers(workers):
+        server = start_server(db_url, folder / "serve.log")
     try:
         import httpx
 
@@ -184,12 +207,32 @@ def run_against(db_url: str, folder: Path, clients: int, seconds: float,
             **headers, "content-type": "application/yaml"},
             content=SCENARIO.format(name="seed", value=0.5), timeout=60)
         seed.raise_for_status()
+        load_before = os.getloadavg()
         tally, elapsed = asyncio.run(_drive(server.base, headers, clients, seconds,
                                             max_requests, [seed.json()["id"]], exclude))
+        load_after = os.getloadavg()
         stored = _verify(server.base, headers, tally)
+        processes = _server_processes(server.proc.pid)
     finally:
         server.stop()
-    return {"clients": clients, **_summary(tally, elapsed), "stored": stored}
+    return {"clients": clients, "server_processes": processes, **_summary(tally, elapsed),
+            "load_average": {"before": [round(x, 2) for x in load_before],
+                             "after": [round(x, 2) for x in load_after]},
+            "stored": stored}
+
+
+def _server_processes(pid: int) -> int:
+    """Processes answering requests: the workers ``critmin serve`` started, or itself alone."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 1
+    workers = 0
+    for child in children:
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers += 1
+    return workers or 1
 
 
 def passed(result: dict[str, Any]) -> bool:
@@ -199,7 +242,8 @@ def passed(result: dict[str, Any]) -> bool:
 
 
 def run(dbs: list[str], clients: int, seconds: float, max_requests: int = 100_000,
-        exclude: frozenset[str] = frozenset()) -> dict[str, dict[str, Any]]:
+        exclude: frozenset[str] = frozenset(), workers: int | None = None
+        ) -> dict[str, dict[str, Any]]:
     """The load test on each database in ``dbs`` (``sqlite``, ``postgresql``)."""
     from web.servers import postgres_or_none, sqlite_url
 
@@ -209,14 +253,15 @@ def run(dbs: list[str], clients: int, seconds: float, max_requests: int = 100_00
             folder = Path(tmp)
             if db == "sqlite":
                 out[db] = run_against(sqlite_url(folder), folder, clients, seconds, max_requests,
-                                      exclude)
+                                      exclude, workers)
                 continue
             with postgres_or_none() as postgres:
                 if postgres is None:
                     out[db] = {"skipped": "PostgreSQL server binaries not installed"}
                     continue
                 url = postgres.create_database("load")
-                out[db] = run_against(url, folder, clients, seconds, max_requests, exclude)
+                out[db] = run_against(url, folder, clients, seconds, max_requests, exclude,
+                                      workers)
     return out
 
 
@@ -226,10 +271,13 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
             print(f"{db}: skipped ({result['skipped']})")
             continue
         stored = result["stored"]
-        print(f"{db}: {result['clients']} clients, {result['seconds']} s, {result['requests']} "
-              f"requests ({result['requests_per_second']}/s), {result['errors']} errors; "
-              f"scenarios created {stored['created']}, lost {stored['lost']}, duplicated "
-              f"{stored['duplicated']}, unreadable {stored['unreadable']}")
+        print(f"{db}: {result['clients']} clients, {result['server_processes']} server "
+              f"processes, {result['seconds']} s, {result['requests']} requests "
+              f"({result['requests_per_second']}/s), {result['errors']} errors; scenarios "
+              f"created {stored['created']}, lost {stored['lost']}, duplicated "
+              f"{stored['duplicated']}, unreadable {stored['unreadable']}; load average "
+              f"{result['load_average']['before'][0]} before, "
+              f"{result['load_average']['after'][0]} after")
         print(f"  {'endpoint':<28}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
         for label, row in result["endpoints"].items():
             print(f"  {label:<28}{row['requests']:>9}{row['p50_ms']:>9}{row['p95_ms']:>9}"
@@ -248,10 +296,13 @@ def main() -> int:
     parser.add_argument("--exclude", action="append", default=[], metavar="ENDPOINT",
                         choices=[label for label, _, _ in READS],
                         help="leave a read endpoint out of the mix, e.g. 'GET /api/metrics/risk'")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes (critmin serve --workers; default its own)")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    results = run(dbs, args.clients, args.seconds, args.max_requests, frozenset(args.exclude))
+    results = run(dbs, args.clients, args.seconds, args.max_requests, frozenset(args.exclude),
+                  args.workers)
     _print(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -77,9 +77,9 @@ def authenticate(request: Request, db: Session) -> Principal | None:
         ).first()
         if row is None:
             raise ApiError(401, "API key not valid (revoked or mistyped); create a new one")
-        *who, key_id, last_used = tuple(row)
+        user, email, name, role, org, org_name, country, key_id, last_used = row
         _touch(db, key_id, last_used)
-        return Principal(*who, "key")
+        return Principal(user, email, name, role, org, org_name, country, "key")
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -92,14 +92,14 @@ def authenticate(request: Request, db: Session) -> Principal | None:
     ).first()
     if found is None:
         return None
-    *who, csrf = tuple(found)
+    user, email, name, role, org, org_name, country, csrf = found
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER.lower())
         if not (security.same(sent, request.cookies.get(CSRF_COOKIE))
                 and security.same(sent, csrf)):
             raise ApiError(403, f"missing or wrong {CSRF_HEADER} header: send the value of the "
                                 f"{CSRF_COOKIE} cookie")
-    return Principal(*who, "session")
+    return Principal(user, email, name, role, org, org_name, country, "session")
 
 
 def _touch(db: Session, key_id: str, last_used: datetime | None) -> None:

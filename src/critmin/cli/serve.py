@@ -23,7 +23,8 @@ def serve(
         help="Server processes answering requests (default: min(4, CPUs); always 1 for an "
              "in-memory database).", min=1, envvar="CRITMIN_SERVE_WORKERS")] = None,
     runs: Annotated[int, typer.Option(
-        help="Runs executed at the same time, all server processes together.", min=1)] = 1,
+        help="Runs executed at the same time, all server processes together.", min=1,
+        envvar="CRITMIN_SERVE_RUNS")] = 1,
     secure_cookies: Annotated[bool, typer.Option(
         "--secure-cookies", help="Mark cookies Secure (when served behind HTTPS).")] = False,
 ) -> None:
