@@ -128,9 +128,13 @@ def reference_case(draws: int, periods: int) -> dict[str, Any]:
             "load_after": _load()}
 
 
+#: The package source the cases run (``--src``: e.g. an older checkout, for before/after).
+SOURCE = [ROOT / "src"]
+
+
 def _child(kind: str, **kwargs: Any) -> dict[str, Any]:
     """Run one case in a fresh interpreter; its figures as a dict."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(SOURCE[0])}
     out = subprocess.run([sys.executable, __file__, "--child", json.dumps([kind, kwargs])],
                          capture_output=True, text=True, env=env, check=False)
     if out.returncode:
@@ -278,7 +282,7 @@ def machine() -> dict[str, Any]:
         ram_kb = int(next(line for line in fh if line.startswith("MemTotal")).split()[1])
     return {"cpu": model, "nproc": os.cpu_count(), "ram_gb": round(ram_kb / 2**20, 1),
             "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "load": _load()}
+            "numba": numba.__version__, "load": _load(), "source": str(SOURCE[0])}
 
 
 def main() -> None:
@@ -291,6 +295,8 @@ def main() -> None:
     parser.add_argument("--region-draws", type=int, default=1000)
     parser.add_argument("--horizon-draws", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="package source to measure (an older checkout, to compare)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -299,10 +305,12 @@ def main() -> None:
         print(json.dumps(case(**kwargs)))
         return
 
+    SOURCE[0] = args.src.resolve()
     info = machine()
     print(f"machine: {info['cpu']}, {info['nproc']} cores, {info['ram_gb']} GB RAM; Python "
           f"{info['python']}, numpy {info['numpy']}, numba {info['numba']}; load average "
-          f"{info['load']:.2f} (shared machine: figures are the fastest of {args.repeat})")
+          f"{info['load']:.2f} (shared machine: figures are the fastest of {args.repeat}); "
+          f"source {info['source']}")
     results: dict[str, Any] = {"machine": info}
     big = None
     if "throughput" in args.only:

@@ -92,6 +92,21 @@ def test_rationing_touches_only_the_rows_that_cannot_clear() -> None:
     assert sol.log_price[0] == pytest.approx(sol.log_price[2], rel=1e-15)  # untouched rows
 
 
+def test_a_linked_market_no_price_can_clear_rations_over_the_component_and_balances() -> None:
+    # stockholders who keep buying at any price (σ = 0): bloc 0 wants to build 0.5 × 100 = 50 t,
+    # bloc 1 draws 0.5 × 40 = 20 t, nobody produces. Worked by hand: the linked market is short
+    # 30 t at any price, so 30/50 = 60% of the building is rationed and the 20 t drawn in bloc 1
+    # flow to bloc 0 (before, flows split the shortage and bloc 1 stayed 15 t out of balance)
+    m = toys.market(1, [0, 1], 2, capacity=0.0, demand_ref=0.0, inv_target=[[100.0, 0.0]],
+                    inv_stock=[[0.0, 40.0]], inv_sensitivity=0.0, inv_adjust=0.5)
+    sol = clear(m)
+    assert sol.state[0, 0] == network.NEG_INT
+    assert sol.rationed is not None and sol.rationed[0] == pytest.approx([0.6, 0.6])
+    assert sol.response.build[0] == pytest.approx([20.0, -20.0], rel=1e-12)
+    assert sol.flow[0, 0] == pytest.approx(-20.0, rel=1e-12)  # bloc 1 → bloc 0
+    assert np.abs(sol.residual).max() < 1e-9 * 20
+
+
 def test_regime_codes_index_without_sorting_and_tables_match_the_regimes() -> None:
     codes = np.array([7, 3, 7, 0, 24, 3])
     distinct, which = network.index_codes(codes, 2)

@@ -141,9 +141,6 @@ def test_a_yield_of_zero_is_refused_naming_the_parameter():
     assert issubclass(RegistryError, CritminError)
 
 
-@pytest.mark.xfail(strict=True, reason="open engine finding (RELIABILITY.md): with the only "
-                   "producer of a stage fully out, stocks grow from nothing and the price "
-                   "runs to the clearing window's ceiling")
 def test_sole_producer_fully_out_keeps_mass_balance():
     """Found here, all values inside the registry's ranges: demand_growth 0.35 (lithium's high),
     inventory_cover_months 0.5 and inventory_price_sensitivity 0 (the registry's lows), and a

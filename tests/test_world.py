@@ -81,11 +81,15 @@ def test_reference_capacity_keeps_output_and_idles_the_rest(world) -> None:
     assert ge_cap.sum() == pytest.approx(1.27e-5 * 12_540_000 / 0.85, rel=1e-9)
     assert ge_cap[chn] / ge_cap.sum() == pytest.approx(0.654)
     magnet = world.node("rare-earths", "magnet")
-    # stage volumes: magnets = 0.9 × 0.46 × REO mined; final demand = reference output
+    # stage volumes: magnets = 0.9 × 0.46 × REO mined, less what each stage adds to its stocks
+    # as the market grows (demand_growth 0.0919 a year, 2 months of cover closed at 0.25 a
+    # quarter: g·κ/(g + κ) × 2/3 of a quarter's use), and final demand = output less that share
+    g = 1.0919 ** 0.25 - 1
+    sold = 1 / (1 + g * 0.25 / (g + 0.25) * 2 / 3)
     mined = world.production[world.node("rare-earths", "mine")].sum()
     made = (su.capacity0[0, magnet] * su.utilisation[0, magnet]).sum()
-    assert made == pytest.approx(mined * 0.9 * 0.46)
-    assert su.final_demand0[0, magnet].sum() * 4 == pytest.approx(made)
+    assert made == pytest.approx(mined * sold * 0.9 * sold * 0.46)
+    assert su.final_demand0[0, magnet].sum() * 4 == pytest.approx(made * sold)
 
 
 def test_blocs_take_groups_and_leave_the_rest(world) -> None:

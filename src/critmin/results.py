@@ -4,7 +4,8 @@
 bloc, flows bloc to bloc) and keeps the baseline beside the shocked run; :func:`summarize`
 measures each bloc and stage against that baseline (peak price multiple and its period, price
 gap to the cheapest bloc, cumulative shortfall, shortfall share, recovery time, GDP at risk,
-downstream output at risk); :func:`write` puts NetCDF and tidy Parquet tables into a folder
+downstream output at risk; :func:`shortfall` is the per-period series of the shortfall, all
+of it or the scarce part only); :func:`write` puts NetCDF and tidy Parquet tables into a folder
 atomically (a temporary folder renamed at the end, so a failed run leaves nothing that looks
 complete). Every dataset records the data edition, the registry version, the scenario hash and
 the seed.
@@ -119,6 +120,11 @@ def to_dataset(run: Run) -> xr.Dataset:
     })
     ds["value_added_per_t"] = (("draw", "stage"), run.parameters["value_added_per_t"][:, :, 0],
                                {"units": "USD per t of shortfall"})
+    if "choke_price_multiple" in run.parameters:  # the bound no price multiple of p0 exceeds
+        choke = np.fmax.reduce(run.parameters["choke_price_multiple"], axis=2)  # NaN: none
+        ds["choke_price_multiple"] = (
+            ("draw", "stage"), choke,
+            {"units": "multiple of price_ref at and above which nothing is bought (NaN: none)"})
     ds["downstream_intensity"] = (("draw", "stage"),
                                   run.parameters["downstream_intensity"][:, :, 0],
                                   {"units": "t per downstream unit"})
@@ -156,6 +162,11 @@ def summarize(ds: xr.Dataset, tolerance: float = RECOVERY_TOLERANCE) -> pd.DataF
     ``price_gap`` = largest premium over the cheapest bloc (0.5 = 50%),
     ``cumulative_shortfall_t`` = Σ max(0, baseline consumption − consumption) (all purchases
     at the stage, substitution included), ``shortfall_share`` of baseline consumption,
+    ``scarcity_shortfall_t`` = the part of it in periods whose price is at least the
+    baseline's (buyers got less though they paid as much or more; buying less at a lower price
+    means a smaller market — lost exports, a downstream stage making less, substitutes already
+    adopted — a loss of sales rather than a shortage: after the 2025 rare-earth licences, most
+    of China's mine and separated "shortfall" is of that kind),
     ``unserved_t`` = final demand given up because of the price beyond the baseline's (the part
     of the shortfall that is lost, not substituted), ``recovery_periods`` from the first period
     whose unserved demand exceeds ``tolerance`` of baseline consumption to the first period from
@@ -173,10 +184,9 @@ def summarize(ds: xr.Dataset, tolerance: float = RECOVERY_TOLERANCE) -> pd.DataF
     ratio = price / base_price  # (D, T, N, B)
     cheapest = price.min(axis=-1, keepdims=True)
     gap = (price / cheapest - 1.0).max(axis=1)  # (D, N, B)
-    cons, base_cons = _to_bloc(ds, "consumption", by_bloc), _to_bloc(ds, "baseline_consumption",
-                                                                     by_bloc)
-    short = np.maximum(base_cons - cons, 0.0)  # (D, T, N, B)
-    cum = short.sum(axis=1)
+    base_cons = _to_bloc(ds, "baseline_consumption", by_bloc)
+    cum = shortfall(ds).sum(axis=1)  # (D, N, B)
+    scarce = shortfall(ds, scarce_only=True).sum(axis=1)
     total_base = base_cons.sum(axis=1)
     share = np.divide(cum, total_base, out=np.zeros_like(cum), where=total_base > 0)
     lost = np.maximum(_to_bloc(ds, "demand_destroyed", by_bloc)
@@ -208,6 +218,7 @@ def summarize(ds: xr.Dataset, tolerance: float = RECOVERY_TOLERANCE) -> pd.DataF
                 "cumulative_shortfall_t_p05": float(np.percentile(cum[:, i, b], 5)),
                 "cumulative_shortfall_t_p95": float(np.percentile(cum[:, i, b], 95)),
                 "shortfall_share": float(share[:, i, b].mean()),
+                "scarcity_shortfall_t": float(scarce[:, i, b].mean()),
                 "unserved_t": float(final_short[:, i, b].mean()),
                 "recovery_periods": float(np.nanmean(recovery[:, i, b]))
                 if np.isfinite(recovery[:, i, b]).any() else float("nan"),
@@ -217,6 +228,18 @@ def summarize(ds: xr.Dataset, tolerance: float = RECOVERY_TOLERANCE) -> pd.DataF
                 "downstream_unit": units.get(str(stage), ""),
             })
     return pd.DataFrame(rows)
+
+
+def shortfall(ds: xr.Dataset, *, scarce_only: bool = False) -> np.ndarray:
+    """(draw, time, stage, bloc) t per period of baseline consumption not met; with
+    ``scarce_only`` only in periods whose price is at least the baseline's (:func:`summarize`
+    sums both)."""
+    by_bloc = "region" in ds.dims
+    short = np.maximum(_to_bloc(ds, "baseline_consumption", by_bloc)
+                       - _to_bloc(ds, "consumption", by_bloc), 0.0)
+    if not scarce_only:
+        return short
+    return np.where(ds.price.values >= ds.baseline_price.values, short, 0.0)
 
 
 def _to_bloc(ds: xr.Dataset, name: str, by_bloc: bool) -> np.ndarray:

@@ -15,7 +15,12 @@ names, plus ``ROW`` for the rest and demand-only pseudo-regions for registry blo
   germanium (no country data) = ``byproduct_recovery`` × world zinc output × ``capacity_share``;
 * final demand at the last stage: world reference output split by ``demand_share``;
 * reference prices: the USGS salient price series of the stage where one exists
-  (:data:`PRICE_SERIES`), else the registry's ``price_ref`` row.
+  (:data:`PRICE_SERIES`), else the central value of the registry's ``price_ref`` row. The
+  reference price is a fixed property of the world, not a drawn parameter: the market model
+  works in multiples of it (supply and demand curves in ``p/p0``, incentive, cash-cost and
+  choke prices as multiples), so a drawn level would only relabel the USD axis of every draw.
+  The ``price_ref`` range documents how uncertain the level is for what is priced in USD
+  (policy strikes and budgets, fiscal costs).
 
 Behavioural parameters stay as registry row positions per (node, region), so Monte Carlo draws
 of the registry map onto arrays without any lookup in the engine's hot path.
@@ -98,7 +103,8 @@ NODE_PARAMETERS: Final[dict[str, bool]] = {
     "demand_growth": True,
     "transport_wedge": True,
     "leakage_share": True,
-    "price_ref": False,
+    "choke_price_multiple": True,
+    "choke_taper_ratio": True,
     "stage_yield": False,
     "byproduct_recovery": False,
     "value_added_per_t": False,
@@ -601,6 +607,8 @@ def hand_built(
 ) -> World:
     """A small world from explicit numbers (tests, worked examples): no data, no registry.
 
+    Parameters left out are NaN; for ``choke_price_multiple``/``choke_taper_ratio`` that means
+    no choke (isoelastic demand at any price), so hand-worked answers stay exact.
     ``chains`` maps commodity → stages; ``production``/``capacity`` are keyed by the commodity
     (its first stage), ``capacity_share``/``demand_share``/``host_production`` by
     ``"commodity/stage"``; ``parameters`` maps a parameter name to a scalar or an (N, R) array.

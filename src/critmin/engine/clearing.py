@@ -37,6 +37,8 @@ from critmin.engine.kernels import (
     compress,
     curve,
     curve_fields,
+    demand_factor,
+    factor_curvature,
     jit,
     merge_plan,
     quantities,
@@ -199,13 +201,14 @@ def clear(
     unused = np.empty((0, 0))
     sums = np.empty((3, n, n_blocs))
     _expand(y, plan[0], bloc_of, columns[0], m.demand_elasticity, m.utilisation,
-            m.supply_elasticity, m.inv_sensitivity, m.inv_adjust, m.min_utilisation,
-            m.log_floor, m.input_limit, *_region_arrays(full), full.bloc_of, *out[:3],
+            m.supply_elasticity, m.inv_sensitivity, m.inv_adjust, m.log_choke, m.choke_taper,
+            m.min_utilisation, m.log_floor, m.input_limit, *_region_arrays(full),
+            full.bloc_of, *out[:3],
             *(out[3:] if slopes else (unused, unused, unused)), slopes, sums)
     resp = Response(*out)
     excess, gross, volume = sums
     residual = excess + g @ network.incidence(n_blocs).T
-    residual, rationed, gross = _settle(full, resp, residual, gross)
+    residual, rationed, gross, g = _settle(full, resp, residual, gross, volume, g, state)
     return Solution(y, g, state, resp, residual, rounds, fallback, rationed, volume + gross)
 
 
@@ -217,8 +220,9 @@ def _region_arrays(m: MarketArrays) -> tuple[Array, ...]:
 @jit
 def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
             demand_elasticity: Array, utilisation: Array, supply_elasticity: Array,
-            inv_sensitivity: Array, inv_adjust: Array, min_utilisation: Array,
-            log_floor: Array, limit: Array, demand_ref: Array, capacity: Array,
+            inv_sensitivity: Array, inv_adjust: Array, log_choke: Array, choke_taper: Array,
+            min_utilisation: Array, log_floor: Array, limit: Array, demand_ref: Array,
+            capacity: Array,
             inv_target: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
             input_limit: Array, bloc_of: Array, supply_out: Array, demand_out: Array,
             build_out: Array, d_supply_out: Array, d_demand_out: Array, d_build_out: Array,
@@ -231,16 +235,17 @@ def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
     a single region."""
     n, n_regions = demand_ref.shape
     n_columns = column_bloc.shape[0]
-    demand_factor = np.empty(n_columns)
-    target_factor = np.empty(n_columns)
+    terms = np.empty((4, n_columns))  # demand and stock-target factors, their derivatives
     u = np.empty(n_columns)
     for i in range(n):
         p0 = log_p0[i, 0]
         for c in range(n_columns):
             yc = y[i, column_bloc[c]]
             z = yc - p0
-            demand_factor[c] = np.exp(demand_elasticity[i, c] * z)
-            target_factor[c] = np.exp(-inv_sensitivity[i, c] * z)
+            terms[0, c], terms[1, c] = demand_factor(z, demand_elasticity[i, c],
+                                                     log_choke[i, c], choke_taper[i, c])
+            terms[2, c], terms[3, c] = demand_factor(z, -inv_sensitivity[i, c],
+                                                     log_choke[i, c], choke_taper[i, c])
             u[c] = utilisation[i, c] * np.exp(supply_elasticity[i, c] * (
                 max(yc, log_floor[i, c]) - p0))
         for b in range(sums.shape[2]):
@@ -251,10 +256,10 @@ def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
             c = column[r]
             b = bloc_of[r]
             supply, demand, build, d_supply, d_demand, d_build = quantities(
-                y[i, b], log_floor[i, c], demand_factor[c], target_factor[c], u[c],
-                demand_ref[i, r], demand_elasticity[i, c], capacity[i, r],
-                supply_elasticity[i, c], min_utilisation[i, c], limit[i, c], inv_target[i, r],
-                inv_sensitivity[i, c], inv_adjust[i, c], inv_stock[i, r])
+                y[i, b], log_floor[i, c], terms[0, c], terms[1, c], terms[2, c], terms[3, c],
+                u[c], demand_ref[i, r], capacity[i, r], supply_elasticity[i, c],
+                min_utilisation[i, c], limit[i, c], inv_target[i, r], inv_adjust[i, c],
+                inv_stock[i, r])
             supply_out[i, r] = supply
             demand_out[i, r] = demand
             build_out[i, r] = build
@@ -270,45 +275,73 @@ def _expand(y: Array, column: Array, column_bloc: Array, log_p0: Array,
                               + inv_stock[i, r] + es + ed + (own if own < np.inf else 0.0))
 
 
-def _settle(m: MarketArrays, resp: Response, residual: Array, gross: Array
-            ) -> tuple[Array, Array | None, Array]:
-    """Blocs that no price within the search window can balance (demand with no supply, stock
-    or import anywhere in reach; or a supply floor with no buyer): demand is rationed, or the
-    unsold output is stocked, so that mass still balances exactly. Rare by construction: only
-    the rows concerned are touched, and ``resp``'s demand and build are corrected in place.
-    Returns the residual, the rationed share of demand (None when nothing was rationed) and
-    the blocs' gross volume."""
-    stuck = np.abs(residual) > 1e-9 * np.where(gross > 0, gross, 1.0)
+def _settle(m: MarketArrays, resp: Response, residual: Array, gross: Array, volume: Array,
+            flow: Array, state: Array) -> tuple[Array, Array | None, Array, Array]:
+    """Markets that no price within the search window can clear (demand with no supply, stock
+    or import anywhere in reach; stockholders who keep buying at any price; a supply floor with
+    no buyer): within each component of price-linked blocs the shortage is rationed over
+    everything bought, or the unsold output is stocked where it was made, and the links'
+    flows are derived again from the settled balances, so that every bloc balances exactly.
+    Rare by construction: only the rows concerned are touched, and ``resp``'s demand and build
+    are corrected in place. Returns the residual, the rationed share of demand (None when
+    nothing was rationed), the blocs' gross volume and the flows. A bloc's imbalance is judged
+    against what it trades, never below the solver's own tolerance on its normal size (1e-14,
+    :func:`_solve_rows`); a bloc with nothing to trade at all (no demand, capacity or stock:
+    flows only pass through it) against the whole market, as it only carries the solver's
+    tolerance on those flows."""
+    market = (gross + volume).sum(axis=1, keepdims=True)
+    scale = np.where(volume > 0, np.maximum(gross, 1e-5 * volume),
+                     np.where(market > 0, 1e-3 * market, 1.0))
+    stuck = np.abs(residual) > 1e-9 * scale
     if not stuck.any():
-        return residual, None, gross
+        return residual, None, gross, flow
     log.warning("%d bloc(s) could not clear at any price: demand rationed or output stocked",
                 int(stuck.sum()))
+    n_blocs = m.n_blocs
     rows = np.flatnonzero(stuck.any(axis=1))
-    member = membership(m)
-    stuck, res = stuck[rows], residual[rows]
+    codes, which = network.index_codes(network.encode(state[rows]), flow.shape[1])
+    tab = network.tables(n_blocs, codes)
+    # (k, R, K): region r's bloc lies in component c (components numbered as blocs at most)
+    in_comp = tab.comp_of[which][:, m.bloc_of, None] == np.arange(n_blocs)[None, None, :]
+    bloc_comp = tab.comp_of[which][:, :, None] == np.arange(n_blocs)[None, None, :]
+
+    def per_region(bloc_totals: Array) -> Array:  # (k, B) → each region's component total
+        comp_totals = np.einsum("kb,kbc->kc", bloc_totals, bloc_comp)
+        return np.einsum("kc,krc->kr", comp_totals, in_comp)
+
+    def component_sum(values: Array) -> Array:  # (k, R) → each region's component total
+        return np.einsum("kc,krc->kr", np.einsum("kr,krc->kc", values, in_comp), in_comp)
+
+    res = residual[rows]
+    hit = per_region(stuck[rows].astype(float)) > 0
+    short = np.where(hit, np.maximum(per_region(res), 0.0), 0.0)
+    glut = np.where(hit, np.maximum(-per_region(res), 0.0), 0.0)
     supply, demand, build = resp.supply[rows], resp.demand[rows], resp.build[rows]
-    short = np.where(stuck, np.maximum(res, 0.0), 0.0)[:, m.bloc_of]
-    glut = np.where(stuck, np.maximum(-res, 0.0), 0.0)[:, m.bloc_of]
-    bloc_buying = ((demand + np.maximum(build, 0.0)) @ member)[:, m.bloc_of]
-    share = np.divide(short, bloc_buying, out=np.zeros_like(short), where=bloc_buying > 0)
-    share = np.minimum(share, 1.0)
-    # unsold output is stocked where it was made, or spread over the bloc that imported it
-    weight = np.where((supply @ member)[:, m.bloc_of] > 0, supply, 1.0)
-    stocked = glut * weight / (weight @ member)[:, m.bloc_of]
+    buying = component_sum(demand + np.maximum(build, 0.0))
+    share = np.minimum(np.divide(short, buying, out=np.zeros_like(short), where=buying > 0), 1.0)
+    # unsold output is stocked where it was made, or spread over the component's regions
+    weight = np.where(component_sum(supply) > 0, supply, 1.0)
+    stocked = glut * weight / component_sum(weight)
     new_build = np.where(build > 0, build * (1.0 - share), build) + stocked
     new_demand = demand * (1.0 - share)
+    member = membership(m)
     extra_supply, extra_demand = m.extra_supply[rows], m.extra_demand[rows]
-    extra = extra_demand - extra_supply
-    before = (demand + build - supply + extra) @ member
-    after = (new_demand + new_build - supply + extra) @ member
-    residual, gross = residual.copy(), gross.copy()
-    residual[rows] = np.where(stuck, after + (res - before), res)
+    excess = (new_demand + new_build - supply + (extra_demand - extra_supply)) @ member
+    cap = m.cap[rows]
+    fixed = (np.where(tab.fix_pos[which], cap[..., 0], 0.0)
+             - np.where(tab.fix_neg[which], cap[..., 1], 0.0))
+    inc = network.incidence(n_blocs)
+    fixed_nx = fixed @ inc.T
+    new_flow = fixed - np.einsum("kpb,kb->kp", tab.flow_map[which], excess + fixed_nx)
+    residual, gross, flow = residual.copy(), gross.copy(), flow.copy()
+    residual[rows] = excess + new_flow @ inc.T
     gross[rows] = (supply + new_demand + np.abs(new_build) + extra_supply + extra_demand) @ member
+    flow[rows] = new_flow
     resp.demand[rows] = new_demand
     resp.build[rows] = new_build
     rationed = np.zeros(resp.demand.shape)
     rationed[rows] = share
-    return residual, rationed, gross
+    return residual, rationed, gross, flow
 
 
 def _feasible_start(m: MarketArrays, state: Array) -> Array:
@@ -330,12 +363,14 @@ def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
                demand_elasticity: Array, capacity: Array, utilisation: Array,
                supply_elasticity: Array, min_utilisation: Array, log_floor: Array,
                input_limit: Array, inv_target: Array, inv_sensitivity: Array,
-               inv_adjust: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
-               excess: Array) -> tuple[float, float, float, float]:
+               inv_adjust: Array, inv_stock: Array, log_choke: Array, choke_taper: Array,
+               extra_supply: Array, extra_demand: Array, excess: Array
+               ) -> tuple[float, float, float, float]:
     """Balance of component ``k`` of row ``i`` at component log price ``z``: (excess demand
     incl. fixed net exports, its slope, its curvature, gross volume); bloc excess demands into
-    ``excess``. Every term is ``coefficient · e^(elasticity · z)``, so a term's second
-    derivative is its elasticity times its slope."""
+    ``excess``. Below the choke's taper every term is ``coefficient · e^(elasticity · z)``, so
+    a term's second derivative is its elasticity times its slope; in the taper it is computed
+    (:func:`critmin.engine.kernels.factor_curvature`)."""
     n_blocs = offset.shape[0]
     for b in range(n_blocs):
         if comp_of[b] == k:
@@ -352,12 +387,20 @@ def _component(z: float, k: int, comp_of: Array, offset: Array, fixed_nx: Array,
             z + offset[b], p0, demand_ref[i, c], demand_elasticity[i, c], capacity[i, c],
             utilisation[i, c], supply_elasticity[i, c], min_utilisation[i, c], log_floor[i, c],
             input_limit[i, c], inv_target[i, c], inv_sensitivity[i, c], inv_adjust[i, c],
-            inv_stock[i, c])
+            inv_stock[i, c], log_choke[i, c], choke_taper[i, c])
         es, ed = extra_supply[i, c], extra_demand[i, c]
         excess[b] += demand + build - supply + (ed - es)
         slope += d_demand + d_build - d_supply
-        curvature += (demand_elasticity[i, c] * d_demand - inv_sensitivity[i, c] * d_build
-                      - supply_elasticity[i, c] * d_supply)
+        zc = z + offset[b] - p0
+        if zc > log_choke[i, c] - choke_taper[i, c]:  # in or past the taper
+            curvature += (demand_ref[i, c] * factor_curvature(
+                zc, demand_elasticity[i, c], log_choke[i, c], choke_taper[i, c])
+                + inv_adjust[i, c] * inv_target[i, c] * factor_curvature(
+                    zc, -inv_sensitivity[i, c], log_choke[i, c], choke_taper[i, c])
+                - supply_elasticity[i, c] * d_supply)
+        else:
+            curvature += (demand_elasticity[i, c] * d_demand - inv_sensitivity[i, c] * d_build
+                          - supply_elasticity[i, c] * d_supply)
         gross += demand + abs(build) + supply + (ed + es)
     value = 0.0
     for b in range(n_blocs):
@@ -373,9 +416,9 @@ def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_po
                 demand_elasticity: Array, capacity: Array, utilisation: Array,
                 supply_elasticity: Array, min_utilisation: Array, log_floor: Array,
                 input_limit: Array, inv_target: Array, inv_sensitivity: Array,
-                inv_adjust: Array, inv_stock: Array, extra_supply: Array, extra_demand: Array,
-                wedge: Array, cap: Array, y_start: Array, scale: Array, y_out: Array,
-                g_out: Array) -> None:
+                inv_adjust: Array, inv_stock: Array, log_choke: Array, choke_taper: Array,
+                extra_supply: Array, extra_demand: Array, wedge: Array, cap: Array,
+                y_start: Array, scale: Array, y_out: Array, g_out: Array) -> None:
     """Bloc log prices and pair flows of ``rows``, each in its regime (``which`` indexes the
     stacked tables of :func:`critmin.engine.network.tables`).
 
@@ -436,10 +479,15 @@ def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_po
                     z, comp, comp_of[u], offset, fixed_nx, bloc_of, i, log_p0, demand_ref,
                     demand_elasticity, capacity, utilisation, supply_elasticity,
                     min_utilisation, log_floor, input_limit, inv_target, inv_sensitivity,
-                    inv_adjust, inv_stock, extra_supply, extra_demand, excess)
+                    inv_adjust, inv_stock, log_choke, choke_taper, extra_supply, extra_demand,
+                    excess)
+                # nothing trades at this price (demand choked, nothing to sell or stock) but it
+                # did below: the lowest such price, the choke, is the one that clears
+                idle = gross == 0.0 and value == 0.0 and lo > -np.inf
                 # tolerance relative to the flows at this price (markets can shrink by orders
                 # of magnitude under a shock), never below round-off of the reference volume
-                if abs(value) <= max(BALANCE_RTOL * (gross + fixed_size), floor_tol):
+                if not idle and abs(value) <= max(BALANCE_RTOL * (gross + fixed_size),
+                                                  floor_tol):
                     settled = True
                     break
                 positive = value > 0.0  # excess demand: price too low
@@ -482,8 +530,8 @@ def _solve_rows(rows: Array, which: Array, comp_of: Array, n_comp: Array, off_po
                 _component(z, comp, comp_of[u], offset, fixed_nx, bloc_of, i, log_p0,
                            demand_ref, demand_elasticity, capacity, utilisation,
                            supply_elasticity, min_utilisation, log_floor, input_limit,
-                           inv_target, inv_sensitivity, inv_adjust, inv_stock, extra_supply,
-                           extra_demand, excess)
+                           inv_target, inv_sensitivity, inv_adjust, inv_stock, log_choke,
+                           choke_taper, extra_supply, extra_demand, excess)
             for b in range(n_blocs):
                 if comp_of[u, b] == comp:
                     y_out[i, b] = z + offset[b]

@@ -8,11 +8,16 @@ regions before calling :func:`respond`.
 * supply  ``q = min(K · max(u_min, min(1, u0 · (p_eff/p0)^ε_s)), A)`` with ``p_eff = max(p, floor)``
   (price-floor hook), ``u_min`` the dumping floor and ``A`` the input available to a downstream
   stage (upstream input × yield);
-* demand  ``d = D · (p/p0)^ε_d`` where ``D`` already carries growth, surges, substitution and the
-  processors' input need;
-* inventory build ``b = κ · (T · (p/p0)^(−σ) − I)``: desired stock ``T`` falls when prices rise,
-  a share ``κ`` of the gap is closed per period, so stocks are drawn when prices spike and rebuilt
-  after (``b ≥ −κ I`` keeps stocks non-negative).
+* demand  ``d = D · (p/p0)^ε_d · s(p)`` where ``D`` already carries growth, surges, substitution
+  and the processors' input need, and ``s`` is the choke (:func:`choke`): 1 up to
+  ``c · p0 / r``, falling linearly in log price to 0 at the choke price ``c · p0``, where the last
+  buyers have stopped, substituted or turned to a backstop. Isoelastic demand alone has no upper
+  price (a binding cap with ε_d = −0.05 gave price multiples of 1e25); with the choke no price
+  exceeds ``c · p0`` and the demand given up on the way is recorded as unmet;
+* inventory build ``b = κ · (T · (p/p0)^(−σ) · s(p) − I)``: desired stock ``T`` falls when prices
+  rise (and nobody holds stock at a price nobody pays), a share ``κ`` of the gap is closed per
+  period, so stocks are drawn when prices spike and rebuilt after (``b ≥ −κ I`` keeps stocks
+  non-negative).
 
 The curves are written once, as the compiled scalar function :func:`curve` (numba); the
 solver's Newton kernel, :func:`respond` and, through it, the scalar reference all call it.
@@ -55,6 +60,8 @@ class MarketArrays:
     inv_sensitivity: Array  # (n, R) elasticity of desired stock to price
     inv_adjust: Array  # (n, R) share of the stock gap closed per period
     inv_stock: Array  # (n, R) stock at the start of the period
+    log_choke: Array  # (n, R) log(choke price ÷ p0): no demand at or above (inf = no choke)
+    choke_taper: Array  # (n, R) log price width below the choke over which demand tapers, > 0
     extra_supply: Array  # (n, R) fixed supply added by policy hooks (stockpile release, recycling)
     extra_demand: Array  # (n, R) fixed demand added by policy hooks (stockpile purchases)
     wedge: Array  # (n, P, 2) log wedges
@@ -112,17 +119,61 @@ jit: Any = njit(cache=True, nogil=True, error_model="numpy")
 
 
 @jit
-def quantities(y: float, log_floor: float, demand_factor: float, target_factor: float,
-               u: float, demand_ref: float, demand_elasticity: float, capacity: float,
-               supply_elasticity: float, min_utilisation: float, input_limit: float,
-               inv_target: float, inv_sensitivity: float, inv_adjust: float, inv_stock: float
+def choke(z: float, log_choke: float, taper: float) -> tuple[float, float]:
+    """The share of buyers left at log price multiple ``z = log(p/p0)`` and its derivative in
+    ``z``: 1 below ``log_choke − taper``, then linear in log price down to 0 at ``log_choke``
+    (a non-finite ``log_choke`` means no choke). Linear, not exponential, so that demand is
+    exactly zero at the choke price: that is what bounds the price."""
+    if not z > log_choke - taper:  # also catches log_choke = inf and NaN
+        return 1.0, 0.0
+    if z >= log_choke:
+        return 0.0, 0.0
+    return (log_choke - z) / taper, -1.0 / taper
+
+
+@jit
+def demand_factor(z: float, elasticity: float, log_choke: float, taper: float
+                  ) -> tuple[float, float]:
+    """``(p/p0)^elasticity · s(p)`` at ``z = log(p/p0)`` and its derivative in ``z``: the share
+    of reference demand bought at a price (``elasticity`` = ε_d), or of the desired stock held
+    (``elasticity`` = −σ)."""
+    if not z > log_choke - taper:
+        f = np.exp(elasticity * z)
+        return f, elasticity * f
+    s, ds = choke(z, log_choke, taper)
+    if s == 0.0:
+        return 0.0, 0.0
+    e = np.exp(elasticity * z)
+    return e * s, e * (elasticity * s + ds)
+
+
+@jit
+def factor_curvature(z: float, elasticity: float, log_choke: float, taper: float) -> float:
+    """Second derivative in ``z`` of :func:`demand_factor` (the taper is linear in ``z``, so
+    only the cross term adds to the exponential's), for the solver's Halley steps."""
+    if not z > log_choke - taper:
+        return elasticity * elasticity * np.exp(elasticity * z)
+    s, ds = choke(z, log_choke, taper)
+    if s == 0.0:
+        return 0.0
+    return np.exp(elasticity * z) * elasticity * (elasticity * s + 2.0 * ds)
+
+
+@jit
+def quantities(y: float, log_floor: float, demand_term: float, d_demand_term: float,
+               target_term: float, d_target_term: float, u: float, demand_ref: float,
+               capacity: float, supply_elasticity: float, min_utilisation: float,
+               input_limit: float, inv_target: float, inv_adjust: float, inv_stock: float
                ) -> tuple[float, float, float, float, float, float]:
     """(supply, demand, build) of one region and their derivatives in log price, given the
-    price terms of :func:`curve` (``(p/p0)^ε_d``, ``(p/p0)^(−σ)`` and the unclipped
-    utilisation ``u``). Split from them so that regions sharing a curve shape share the
-    exponentials (:func:`critmin.engine.clearing.clear` expands its columns this way)."""
-    demand = demand_ref * demand_factor if demand_ref != 0.0 else 0.0
-    target = inv_target * target_factor if inv_target != 0.0 else 0.0
+    price terms of :func:`curve` (:func:`demand_factor` of demand and of the desired stock,
+    with their derivatives, and the unclipped utilisation ``u``). Split from them so that
+    regions sharing a curve shape share the exponentials (:func:`critmin.engine.clearing.clear`
+    expands its columns this way)."""
+    demand = demand_ref * demand_term if demand_ref != 0.0 else 0.0
+    d_demand = demand_ref * d_demand_term if demand_ref != 0.0 else 0.0
+    target = inv_target * target_term if inv_target != 0.0 else 0.0
+    d_target = inv_target * d_target_term if inv_target != 0.0 else 0.0
     build = inv_adjust * (target - inv_stock)
     supply = 0.0
     d_supply = 0.0
@@ -131,28 +182,29 @@ def quantities(y: float, log_floor: float, demand_factor: float, target_factor: 
         supply = min(q_cap, input_limit)
         if y > log_floor and u < 1.0 and u > min_utilisation and q_cap < input_limit:
             d_supply = supply_elasticity * capacity * u
-    return (supply, demand, build, d_supply, demand_elasticity * demand,
-            -inv_sensitivity * inv_adjust * target)
+    return (supply, demand, build, d_supply, d_demand, inv_adjust * d_target)
 
 
 @jit
 def curve(y: float, log_p0: float, demand_ref: float, demand_elasticity: float,
           capacity: float, utilisation: float, supply_elasticity: float,
           min_utilisation: float, log_floor: float, input_limit: float, inv_target: float,
-          inv_sensitivity: float, inv_adjust: float, inv_stock: float
-          ) -> tuple[float, float, float, float, float, float]:
+          inv_sensitivity: float, inv_adjust: float, inv_stock: float, log_choke: float,
+          choke_taper: float) -> tuple[float, float, float, float, float, float]:
     """One region at log price ``y``: (supply, demand, build) and their derivatives in log
     price — the model's short-run curves (module doc), the single place they are written.
     Terms with a zero coefficient skip their exponential (cheaper, and never 0 × inf)."""
     z = y - log_p0
-    demand_factor = np.exp(demand_elasticity * z) if demand_ref != 0.0 else 0.0
-    target_factor = np.exp(-inv_sensitivity * z) if inv_target != 0.0 else 0.0
+    f, df, g, dg = 0.0, 0.0, 0.0, 0.0
+    if demand_ref != 0.0:
+        f, df = demand_factor(z, demand_elasticity, log_choke, choke_taper)
+    if inv_target != 0.0:
+        g, dg = demand_factor(z, -inv_sensitivity, log_choke, choke_taper)
     u = 0.0
     if capacity != 0.0:
         u = utilisation * np.exp(supply_elasticity * (max(y, log_floor) - log_p0))
-    return quantities(y, log_floor, demand_factor, target_factor, u, demand_ref,
-                      demand_elasticity, capacity, supply_elasticity, min_utilisation,
-                      input_limit, inv_target, inv_sensitivity, inv_adjust, inv_stock)
+    return quantities(y, log_floor, f, df, g, dg, u, demand_ref, capacity, supply_elasticity,
+                      min_utilisation, input_limit, inv_target, inv_adjust, inv_stock)
 
 
 @jit
@@ -160,7 +212,7 @@ def _respond_rows(y: Array, log_p0: Array, demand_ref: Array, demand_elasticity:
                   capacity: Array, utilisation: Array, supply_elasticity: Array,
                   min_utilisation: Array, log_floor: Array, input_limit: Array,
                   inv_target: Array, inv_sensitivity: Array, inv_adjust: Array,
-                  inv_stock: Array, out: Array) -> None:
+                  inv_stock: Array, log_choke: Array, choke_taper: Array, out: Array) -> None:
     """:func:`curve` over (n, R) into ``out`` (6, n, R)."""
     n, n_regions = y.shape
     for i in range(n):
@@ -170,7 +222,7 @@ def _respond_rows(y: Array, log_p0: Array, demand_ref: Array, demand_elasticity:
                            capacity[i, r], utilisation[i, r], supply_elasticity[i, r],
                            min_utilisation[i, r], log_floor[i, r], input_limit[i, r],
                            inv_target[i, r], inv_sensitivity[i, r], inv_adjust[i, r],
-                           inv_stock[i, r])
+                           inv_stock[i, r], log_choke[i, r], choke_taper[i, r])
             for k in range(6):
                 out[k, i, r] = values[k]
 
@@ -186,7 +238,7 @@ def curve_fields(m: MarketArrays) -> tuple[Array, ...]:
     """The arrays :func:`curve` reads, in its argument order (after the price)."""
     return (m.log_p0, m.demand_ref, m.demand_elasticity, m.capacity, m.utilisation,
             m.supply_elasticity, m.min_utilisation, m.log_floor, m.input_limit, m.inv_target,
-            m.inv_sensitivity, m.inv_adjust, m.inv_stock)
+            m.inv_sensitivity, m.inv_adjust, m.inv_stock, m.log_choke, m.choke_taper)
 
 
 def gross_volume(resp: Response, m: MarketArrays) -> Array:
@@ -207,7 +259,7 @@ def region_volume(m: MarketArrays) -> Array:
 _SUMMED = ("demand_ref", "capacity", "inv_target", "inv_stock", "extra_supply", "extra_demand")
 #: Fields that describe a curve's shape (equal within a shape class; never summed).
 SHAPE_FIELDS = ("demand_elasticity", "utilisation", "supply_elasticity", "inv_sensitivity",
-           "inv_adjust")
+           "inv_adjust", "log_choke", "choke_taper")
 _OWN = ("input_limit", "min_utilisation", "log_floor")  # kept by special columns only
 _NEUTRAL = (np.inf, 0.0, -np.inf)
 

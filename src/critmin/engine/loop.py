@@ -5,19 +5,22 @@ parameter draws and returns both, so every result is measured against its own ba
 period:
 
 1. capacity grows with baseline demand (trend investment keeps the reference world on a
-   balanced path, so price-driven projects are the response to scarcity, not to growth),
-   arrives from projects started ``lead`` earlier (ramping up), and restarts finish;
+   balanced path, so price-driven projects are the response to scarcity, not to growth; the
+   reference output that goes into stock growth is not sold to users, so the path balances at
+   p0), arrives from projects started ``lead`` earlier (ramping up), and restarts finish;
 2. shocks and policy hooks set this period's capacities, demand, floors, wedges and caps;
 3. stages clear in chain order (mine before refinery before magnets): a downstream stage's
    processors bid upstream for the input their planned output needs (planned at last period's
-   price, never beyond the upstream stage's world capacity), and their output is limited by the
-   input they got; each stage is a spatial price equilibrium over blocs solved for all draws
-   and chains at once (:func:`critmin.engine.clearing.clear`);
+   price, never beyond the upstream stage's world capacity) and keep a working stock of it
+   (their part of the upstream stock rule), and their output is limited by the input they got
+   and hold; each stage is a spatial price equilibrium over blocs solved for all draws and
+   chains at once (:func:`critmin.engine.clearing.clear`), with demand choked at
+   ``choke_price_multiple × p0`` (:func:`critmin.engine.kernels.choke`);
 4. expectations adapt, substitution ratchets up (never back), projects start where expected
-   prices beat the incentive price, and after ``closure_quarters`` under cash cost the capacity
-   a region does not need for its current output at normal utilisation is mothballed; idle
-   capacity restarts (after ``restart_lead_time_years``) when expected prices beat the
-   incentive price again.
+   prices beat the incentive price, and after ``closure_quarters`` under cash cost capacity is
+   mothballed down to what the expected market keeps running at the cash-cost price; idle
+   capacity restarts (after ``restart_lead_time_years``) once expected prices are back at the
+   reference price.
 
 Arrays carry a leading draw axis; the only Python loops are over periods, chain levels (≤ 3)
 and the few shock entries. Steps 1, 3 (after clearing) and 4 run as compiled passes over the
@@ -100,6 +103,8 @@ class EngineState:
     input_stock: Array  # (D, N, R) processors' stock of upstream input
     capacity: Array  # (D, N, R) active capacity, t/yr
     idle: Array  # (D, N, R) capacity in care and maintenance, t/yr
+    mothballed: Array  # (D, N, R) the part of it closed in a glut (restarts at p0), t/yr
+    restarting: Array  # (D, N, R) idle capacity whose restart is under way, t/yr
     below_cost: Array  # (D, N, R) consecutive periods under cash cost
     restart_timer: Array  # (D, N, R) periods until a restart completes (0 = none)
     pipeline: Pipeline
@@ -165,6 +170,8 @@ class _Setup:
     params: dict[str, Array]
     ppy: int
     shape_class: list[Array]  # per level: (R,) ids of regions with identical curve shapes
+    log_choke: Array  # (D, N, R) log(choke price ÷ p0), inf = none
+    choke_taper: Array  # (D, N, R) log price width of the taper below the choke
 
 
 def simulate(
@@ -243,12 +250,19 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
     cap_share = params.get("capacity_share", np.zeros_like(u0))
     dem_share = params.get("demand_share", np.zeros_like(u0))
     n_draws = u0.shape[0]
+    # a growing market adds to its stocks every period (on the stock rule's steady path:
+    # cover × κ·g/(g + κ) of a period's use): that share of reference output is not sold to
+    # users, so the reference path balances at p0 instead of drifting up the supply curve
+    grow = (1.0 + params["demand_growth"]) ** (1.0 / ppy) - 1.0
+    kappa = 1.0 - (1.0 - params["inventory_adjust_rate"]) ** (4.0 / ppy)
+    stocked = grow * kappa / (grow + kappa) * params["inventory_cover_months"] / 12.0 * ppy
+    sold = 1.0 / (1.0 + stocked.mean(axis=2))  # (D, N)
     prod = np.zeros_like(u0)
     for lv in range(level.max() + 1):
         for i in np.flatnonzero(level == lv):  # ≤ a dozen nodes, once per run
             node = world.nodes[i]
             if lv > 0:
-                total = prod[:, upstream[i]].sum(axis=1, keepdims=True)
+                total = prod[:, upstream[i]].sum(axis=1, keepdims=True) * sold[:, upstream[i], None]
                 prod[:, i] = cap_share[:, i] * yld[:, i, None] * total
             elif np.isfinite(world.production[i]).any():
                 prod[:, i] = np.nan_to_num(world.production[i])
@@ -267,7 +281,8 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
     clipped = has_cap & (capped != capacity)
     utilisation = np.where(clipped & (capped > 0), prod / np.where(capped > 0, capped, 1.0), u0)
     totals = prod.sum(axis=2, keepdims=True)
-    final_demand = np.where(final[None, :, None], dem_share * totals, 0.0) / ppy
+    final_demand = np.where(final[None, :, None],
+                            dem_share * totals * sold[:, :, None], 0.0) / ppy
     missing = final & (np.abs(dem_share.sum(axis=2) - 1.0) > 1e-6).any(axis=0)
     if missing.any():
         bad = world.nodes[int(np.flatnonzero(missing)[0])]
@@ -279,8 +294,9 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
     member[np.arange(world.n_regions), blocs.bloc_of] = 1.0
     rates = per_period(params, ppy)
     levels = [np.flatnonzero(level == lv) for lv in range(level.max() + 1)]
+    log_choke, choke_taper = _choke(params)
     shapes = (params["demand_elasticity"], params["inventory_price_sensitivity"],
-              rates.inv_adjust, utilisation, params["supply_elasticity"])
+              rates.inv_adjust, utilisation, params["supply_elasticity"], log_choke, choke_taper)
     shape_class = []
     for nodes in levels:  # regions whose curves coincide in every draw can be summed
         columns = np.ascontiguousarray(np.concatenate(
@@ -306,7 +322,22 @@ def _setup(world: World, blocs: Blocs, params: dict[str, Array], ppy: int) -> _S
                                                (n_draws, n_nodes, n_pairs, 2)).copy(),
         leakage=params["leakage_share"][:, :, 0], member=member,
         rates=rates, params=compact_params, ppy=ppy, shape_class=shape_class,
+        log_choke=_compact(log_choke), choke_taper=_compact(choke_taper),
     )
+
+
+def _choke(params: dict[str, Array]) -> tuple[Array, Array]:
+    """(log choke multiple, log taper width) per (draw, node, region); worlds without choke
+    parameters (hand-built ones that leave them out) get no choke (``inf``)."""
+    multiple = params.get("choke_price_multiple")
+    ratio = params.get("choke_taper_ratio")
+    if multiple is None or ratio is None:
+        shape = params["demand_elasticity"].shape
+        return np.full(shape, np.inf), np.ones(shape)
+    on = np.isfinite(multiple) & np.isfinite(ratio)
+    log_choke = np.where(on, np.log(np.where(on, multiple, 1.0)), np.inf)
+    taper = np.where(on, np.log(np.where(on, ratio, np.e)), 1.0)
+    return log_choke, taper
 
 
 #: Parameters whose value must be strictly positive for the model to be defined, and why.
@@ -334,6 +365,16 @@ def _check_parameters(world: World, params: dict[str, Array], upstream: Array) -
                 f"parameter {name} = {float(values[d, i, r]):g} for {nodes[i].label} "
                 f"(region {world.regions[r]}) leaves the model undefined ({why}); "
                 "allowed: a value > 0")
+    if "choke_price_multiple" in params and "choke_taper_ratio" in params:
+        multiple, ratio = params["choke_price_multiple"], params["choke_taper_ratio"]
+        bad = (multiple <= ratio) | (ratio <= 1.0)  # NaN (no choke) compares False
+        if bad.any():
+            d, i, r = (int(k) for k in np.argwhere(bad)[0])
+            raise CritminError(
+                f"parameter choke_price_multiple = {float(multiple[d, i, r]):g} with "
+                f"choke_taper_ratio = {float(ratio[d, i, r]):g} for {world.nodes[i].label} "
+                f"(region {world.regions[r]}) chokes demand at the reference price; allowed: "
+                "choke_taper_ratio > 1 and choke_price_multiple > choke_taper_ratio")
 
 
 def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan,
@@ -361,6 +402,8 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
         input_stock=np.zeros(shape),
         capacity=su.capacity0.copy(),
         idle=su.idle0.copy(),
+        mothballed=np.zeros(shape),
+        restarting=np.zeros(shape),
         below_cost=np.zeros(shape),
         restart_timer=np.zeros(shape),
         pipeline=Pipeline.empty(n_periods, shape),
@@ -371,9 +414,10 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
                     n_blocs if detail == "bloc" else n_regions)
     bloc_of = np.ascontiguousarray(blocs.bloc_of, dtype=np.intp)
     upstream = np.ascontiguousarray(su.upstream, dtype=np.intp)
+    downstream = np.ascontiguousarray(su.downstream, dtype=np.intp)
     # buffers written by the compiled steps every period
-    (k_eff, notional, final_dem, need, inv_target, acquired, starts, trend, capacity_pp,
-     demand_ref) = (np.zeros(shape) for _ in range(10))
+    (k_eff, notional, final_dem, need, inv_target, held_target, acquired, starts, trend,
+     capacity_pp, demand_ref) = (np.zeros(shape) for _ in range(11))
     trend[:] = 1.0
     limit = np.full(shape, np.inf)  # input limits of downstream stages
     no_limit = _filled(shape, np.inf)
@@ -390,13 +434,14 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
         _as_buffers(state)
         period.open_period(
             t, float(su.ppy), state.capacity, state.project_capacity, state.restart_timer,
-            state.idle, added, r.growth, trend, plan.capacity_step[t], plan.capacity_mult[t],
+            state.idle, state.mothballed, state.restarting, added, r.growth, trend,
+            plan.capacity_step[t], plan.capacity_mult[t],
             plan.host_index[t], su.final, su.final_demand0, plan.demand_mult[t],
-            state.substitution,
-            state.log_price, bloc_of, su.y0, su.utilisation, p["supply_elasticity"],
-            plan.min_utilisation[t], su.stage_yield, state.input_stock, upstream, cover,
+            state.substitution, state.log_price, bloc_of, su.y0, su.utilisation,
+            p["supply_elasticity"], plan.min_utilisation[t], su.stage_yield,
+            state.input_stock, r.inv_adjust, upstream, cover,
             p["announce_cover_uplift"], plan.uplift_on[t], state.inventory, k_eff, notional,
-            final_dem, need, inv_target, capacity_pp, demand_ref, scratch)
+            final_dem, need, inv_target, held_target, capacity_pp, demand_ref, scratch)
         inputs = PeriodInputs(
             t=t, extra_supply=zeros if not hooks else np.zeros(shape),
             extra_demand=zeros if not hooks else np.zeros(shape),
@@ -436,8 +481,10 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             period.close_level(
                 np.ascontiguousarray(nodes, dtype=np.intp), sol.log_price, resp.supply,
                 resp.demand, resp.build, in_place, final_dem, need, su.stage_yield, upstream,
-                acquired, state.log_price, state.inventory, state.input_stock, out.price,
-                out.production, out.consumption, out.final, out.build)
+                downstream, su.y0, bloc_of, p["inventory_price_sensitivity"], r.inv_adjust,
+                su.log_choke, su.choke_taper, held_target, acquired, state.log_price,
+                state.inventory, state.input_stock, out.price, out.production, out.consumption,
+                out.final, out.build)
             state.regime[:, nodes] = sol.state.reshape(n_draws, k, n_pairs)
             out.flow[:, nodes] = sol.flow.reshape(n_draws, k, n_pairs)
             # imbalance relative to the bloc's normal size (demand at p0, capacity, stocks),
@@ -455,7 +502,8 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
             state.expected, r.expectation, su.final, state.substitution,
             p["substitution_price_elasticity"], p["substitution_cap"], r.sub_speed,
             state.capacity, r.start_share, r.log_incentive, r.log_cash, plan.dumping[t],
-            state.below_cost, r.closure, out.production, k_eff, su.utilisation, state.idle,
+            state.below_cost, r.closure, out.production, k_eff, p["supply_elasticity"],
+            state.idle, state.mothballed, state.restarting,
             state.restart_timer, r.restart, starts, rec.column, out.consumption, out.final,
             notional, state.inventory, out.build, state.input_stock, extra_supply,
             extra_demand, rec.by_region, bool(hooks), not hooks, recorded)
@@ -478,7 +526,8 @@ def _run(world: World, blocs: Blocs, su: _Setup, n_periods: int, plan: ShockPlan
 def _as_buffers(state: EngineState) -> None:
     """State arrays as the compiled steps need them (float64, C order, writable); a no-op
     unless a policy hook replaced one by something else."""
-    for name in ("capacity", "project_capacity", "restart_timer", "idle", "substitution",
+    for name in ("capacity", "project_capacity", "restart_timer", "idle", "mothballed",
+                 "restarting", "substitution",
                  "log_price", "input_stock", "inventory", "expected", "below_cost"):
         setattr(state, name, _writable(getattr(state, name), contiguous=True))
 
@@ -543,13 +592,27 @@ def _market(su: _Setup, blocs: Blocs, nodes: Array, capacity: Array, demand_ref:
         inv_target=_rows(inv_target, nodes),
         inv_sensitivity=_rows(p["inventory_price_sensitivity"], nodes),
         inv_adjust=_rows(su.rates.inv_adjust, nodes),
-        inv_stock=_rows(state.inventory, nodes),
+        inv_stock=_rows(_stocks(su, state, nodes), nodes),
+        log_choke=_rows(su.log_choke, nodes),
+        choke_taper=_rows(su.choke_taper, nodes),
         extra_supply=_rows(_writable(inputs.extra_supply), nodes),
         extra_demand=_rows(_writable(inputs.extra_demand), nodes),
         wedge=wedge.reshape(n_draws * k, su.wedge.shape[2], 2),
         cap=np.ascontiguousarray(inputs.cap[:, nodes]).reshape(n_draws * k, su.wedge.shape[2], 2),
         shape_class=shape_class,
     )
+
+
+def _stocks(su: _Setup, state: EngineState, nodes: Array) -> Array:
+    """Stocks the stock rule of ``nodes`` works on: commercial stocks plus the working stock
+    of input held by the processors downstream (their share of the same rule)."""
+    down = su.downstream[nodes]
+    if (down < 0).all():
+        return state.inventory
+    out = state.inventory.copy()
+    has = down >= 0
+    out[:, nodes[has]] += state.input_stock[:, down[has]]
+    return out
 
 
 def _solve(m: MarketArrays, y_start: Array, state0: Array, solver: Solver,

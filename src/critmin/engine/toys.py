@@ -28,7 +28,7 @@ QUIET: Mapping[str, float] = {
     "closure_quarters": 4.0, "capacity_growth_max": 0.1, "demand_growth": 0.0,
     "transport_wedge": 0.03, "leakage_share": 0.3, "stage_yield": 1.0,
     "byproduct_recovery": 1.0, "value_added_per_t": 1000.0, "downstream_intensity": 0.001,
-    "price_expectation_weight": 0.25,
+    "price_expectation_weight": 0.25, "choke_price_multiple": 30.0, "choke_taper_ratio": 1.5,
 }
 
 
@@ -43,7 +43,8 @@ def market(n: int, bloc_of: Sequence[int], n_blocs: int, **values: Any) -> Marke
         "utilisation": 0.5, "supply_elasticity": 0.2, "min_utilisation": 0.0,
         "log_floor": -np.inf, "input_limit": np.inf, "inv_target": 0.0,
         "inv_sensitivity": 0.5, "inv_adjust": 0.25, "inv_stock": 0.0, "extra_supply": 0.0,
-        "extra_demand": 0.0, "wedge": 0.0, "cap": np.inf,
+        "extra_demand": 0.0, "wedge": 0.0, "cap": np.inf, "log_choke": np.inf,
+        "choke_taper": 1.0,
     }
     unknown = set(values) - set(defaults)
     if unknown:

@@ -64,6 +64,12 @@ PARAMETERS: Final[dict[str, ParamSpec]] = {
     "supply_elasticity": ParamSpec(
         "short-run price elasticity of supply from installed capacity", 0),
     "demand_elasticity": ParamSpec("short-run price elasticity of demand", -_INF, 0),
+    "choke_price_multiple": ParamSpec(
+        "choke price ÷ reference price: no one buys (or stocks) at or above it", 1,
+        positive=True),
+    "choke_taper_ratio": ParamSpec(
+        "choke price ÷ the price at which buyers start to leave (demand tapers to zero "
+        "linearly in log price in between)", 1, positive=True),
     "utilisation_ref": ParamSpec("share of capacity used at the reference price", 0, 1),
     "price_ref": ParamSpec("reference price p0 where the data have none (USD/t)", 0),
     "inventory_cover_months": ParamSpec("commercial inventory target, months of demand", 0),
