@@ -73,7 +73,7 @@ def test_a_target_outside_the_horizon_names_file_line_and_field(tmp_path: Path) 
     path = write(tmp_path, CASE.format(metric="peak_price_multiple", window_end="2023Q1"))
     err = error_of(path)
     assert (err.line, err.field) == (17, "targets[0].window")
-    assert "'2023Q1' is outside the scenario's horizon; allowed: 2020Q1…2021Q4" in str(err)
+    assert "'2023Q1' is outside the horizon; allowed: 2020Q1…2021Q4" in str(err)
     assert str(err).startswith(f"{path}:17: field 'targets[0].window'")
 
 

@@ -43,9 +43,9 @@ from critmin.scenario.model import (
     PathPoint,
     PeriodRef,
     Scenario,
+    check_period,
     load_scenario,
     period_index,
-    period_labels,
 )
 
 #: Registry parameters a case may set to the market of its time (state, not behaviour).
@@ -58,21 +58,11 @@ class _Strict(BaseModel):
 
 
 def _facts(info: ValidationInfo) -> dict[str, Any]:
+    """The case's scenario (horizon, blocs, chains) passed as the validation context."""
     return info.context if isinstance(info.context, dict) else {}
 
 
-def _index(ref: PeriodRef, info: ValidationInfo) -> int | None:
-    """Period index of ``ref`` in the case's scenario; ValueError if outside the horizon."""
-    facts = _facts(info)
-    if "horizon" not in facts:
-        return None
-    index = period_index(ref, facts["start"], facts["time_step"])
-    last = facts["horizon"] - 1
-    if not 0 <= index <= last:
-        labels = period_labels(facts["start"], facts["horizon"], facts["time_step"])
-        raise ValueError(f"{ref!r} is outside the scenario's horizon; allowed: "
-                         f"{labels[0]}…{labels[-1]} or 0…{last}")
-    return index
+_index = check_period  # a target's period must lie in the scenario's horizon
 
 
 def _bloc(name: str | None, info: ValidationInfo) -> str | None:
