@@ -31,16 +31,21 @@ class Outcome:
 
 
 def execute(body: str, content_type: str) -> Outcome:
-    """Validate and simulate a scenario document (baseline and shocked run, bloc detail)."""
+    """Validate and simulate a scenario document (baseline and shocked run, bloc detail); the
+    scenario's ``policies:`` act in the shocked run, as in ``critmin run``."""
     from critmin.api import documents
     from critmin.engine import simulate
+    from critmin.policy import simulate_with_policies
     from critmin.scenario.model import validate_scenario
     from critmin.world import build_world_for
 
     checked = documents.check(body, content_type)
     scenario = validate_scenario(checked.data)
     world = build_world_for(scenario)
-    run = simulate(world, scenario, detail="bloc")
+    if scenario.policies:
+        run = simulate_with_policies(world, scenario, detail="bloc").run
+    else:
+        run = simulate(world, scenario, detail="bloc")
     return Outcome(payload(run), world.data_edition, scenario.hash())
 
 
