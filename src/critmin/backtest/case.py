@@ -43,6 +43,7 @@ from critmin.scenario.model import (
     PathPoint,
     PeriodRef,
     Scenario,
+    check_bloc,
     check_period,
     load_scenario,
     period_index,
@@ -66,10 +67,7 @@ _index = check_period  # a target's period must lie in the scenario's horizon
 
 
 def _bloc(name: str | None, info: ValidationInfo) -> str | None:
-    blocs = _facts(info).get("blocs")
-    if name is not None and blocs is not None and name not in blocs:
-        raise ValueError(f"unknown bloc {name!r}; allowed: {', '.join(blocs)}")
-    return name
+    return None if name is None else check_bloc(name, info)
 
 
 def _commodity(name: str, info: ValidationInfo) -> str:
