@@ -8,8 +8,7 @@ importing the package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from critmin._lazy import lazy_getattr
 
 _EXPORTS = {
     "design_coalition": "critmin.analysis.coalition",
@@ -27,7 +26,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'critmin.analysis' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

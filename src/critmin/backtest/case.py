@@ -44,6 +44,7 @@ from critmin.scenario.model import (
     PeriodRef,
     Scenario,
     check_bloc,
+    check_importers,
     check_period,
     load_scenario,
     period_index,
@@ -142,14 +143,7 @@ class RelativeQuota(_Strict):
     _stage = field_validator("stage")(_stage)
     _exporter = field_validator("exporter")(_bloc)
 
-    @field_validator("importers")
-    @classmethod
-    def _importers(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        for name in v or []:
-            _bloc(name, info)
-            if name == info.data.get("exporter"):
-                raise ValueError(f"importer {name!r} is the exporter; allowed: other blocs")
-        return v
+    _importers = field_validator("importers")(check_importers)
 
     @field_validator("reference")
     @classmethod

@@ -9,8 +9,7 @@ free of the heavier modules.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from critmin._lazy import lazy_getattr
 
 _EXPORTS = {
     "clear": "critmin.engine.clearing",
@@ -28,7 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'critmin.engine' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

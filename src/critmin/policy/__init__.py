@@ -9,8 +9,7 @@ lazily so that the scenario model can import the schema without the engine.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from critmin._lazy import lazy_getattr
 
 _EXPORTS = {
     "Ledger": "critmin.policy.ledger",
@@ -22,7 +21,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'critmin.policy' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

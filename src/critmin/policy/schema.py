@@ -86,8 +86,9 @@ class _Tool(_Strict):
     @field_validator("end")
     @classmethod
     def _end_after_start(cls, v: PeriodRef | None, info: ValidationInfo) -> PeriodRef | None:
-        if v is None:
-            return v
+        from critmin.scenario.model import check_end
+
+        return check_end(v, info)
         end = _period(v, info)
         start = info.data.get("start")
         facts = info.context if isinstance(info.context, dict) else {}

@@ -144,6 +144,28 @@ def check_period(ref: PeriodRef, info: ValidationInfo) -> int | None:
     return index
 
 
+def check_end(v: PeriodRef | None, info: ValidationInfo) -> PeriodRef | None:
+    """An ``end`` inside the horizon and not before the model's ``start`` (shocks, tools)."""
+    if v is None:
+        return v
+    end = check_period(v, info)
+    start = info.data.get("start")
+    facts = _facts(info)
+    if end is not None and start is not None and end < period_index(
+            start, facts["start"], facts["time_step"]):
+        raise ValueError(f"end {v!r} is before start {start!r}; allowed: end at or after start")
+    return v
+
+
+def check_importers(v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+    """Importer blocs declared in the file, none of them the exporter."""
+    for name in v or []:
+        check_bloc(name, info)
+        if name == info.data.get("exporter"):
+            raise ValueError(f"importer {name!r} is the exporter; allowed: other blocs")
+    return v
+
+
 class PathPoint(_Strict):
     """From period ``at`` on, the shock takes ``value`` (until the next point)."""
 
@@ -209,18 +231,7 @@ class _Shock(_Strict):
         check_period(v, info)
         return v
 
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, v: PeriodRef | None, info: ValidationInfo) -> PeriodRef | None:
-        if v is not None:
-            end = check_period(v, info)
-            start = info.data.get("start")
-            facts = _facts(info)
-            if end is not None and start is not None and end < period_index(
-                    start, facts["start"], facts["time_step"]):
-                raise ValueError(f"end {v!r} is before start {start!r}; allowed: end at or "
-                                 "after start")
-        return v
+    _end_after_start = field_validator("end")(check_end)
 
 
 def check_bloc(name: str, info: ValidationInfo) -> str:
@@ -244,14 +255,7 @@ class _TradeShock(_Shock):
     def _exporter_bloc(cls, v: str, info: ValidationInfo) -> str:
         return check_bloc(v, info)
 
-    @field_validator("importers")
-    @classmethod
-    def _importer_blocs(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        for name in v or []:
-            check_bloc(name, info)
-            if name == info.data.get("exporter"):
-                raise ValueError(f"importer {name!r} is the exporter; allowed: other blocs")
-        return v
+    _importer_blocs = field_validator("importers")(check_importers)
 
     @field_validator("announced")
     @classmethod
